@@ -1,0 +1,78 @@
+//! Reading request bodies within a limit, and recognising JSON content types.
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::error::AppError;
+
+/// Refuses at once a body whose declared `Content-Length` is over `limit`, before reading it.
+pub fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), AppError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit => Err(AppError::PayloadTooLarge(limit)),
+        _ => Ok(()),
+    }
+}
+
+/// Reads the whole body, failing with 413 as soon as it passes `limit` bytes.
+pub async fn read_limited(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, AppError> {
+    check_declared_length(headers, limit)?;
+    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(body, cap).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(AppError::PayloadTooLarge(limit)),
+        Err(_) => Err(AppError::BodyReadFailed),
+    }
+}
+
+/// True for `application/json` and `application/<anything>+json`, parameters ignored.
+pub fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let media_type = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media_type.strip_prefix("application/") {
+        Some(subtype) => subtype == "json" || (subtype.len() > 5 && subtype.ends_with("+json")),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with_type(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(value).expect("header"),
+        );
+        headers
+    }
+
+    #[test]
+    fn recognises_json_media_types() {
+        assert!(is_json_content_type(&with_type("application/json")));
+        assert!(is_json_content_type(&with_type(
+            "Application/JSON; charset=utf-8"
+        )));
+        assert!(is_json_content_type(&with_type("application/problem+json")));
+        assert!(!is_json_content_type(&with_type("application/+json")));
+        assert!(!is_json_content_type(&with_type("text/json")));
+        assert!(!is_json_content_type(&with_type("text/plain")));
+        assert!(!is_json_content_type(&HeaderMap::new()));
+    }
+}

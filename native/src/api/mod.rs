@@ -1,0 +1,55 @@
+//! The API: routes, shared state and the error catalogue. To add a route, write a handler in
+//! its own file here and add one `.route(...)` line in [`router`].
+
+mod body;
+mod counter;
+mod echo;
+pub mod error;
+mod hash;
+mod health;
+mod hello;
+mod json;
+pub mod state;
+
+use std::any::Any;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub use error::AppError;
+pub use state::{ApiConfig, AppState};
+
+/// Builds the whole API, every route under `state.config.base_path`; no socket involved.
+pub fn router(state: AppState) -> Router {
+    let base = state.config.base_path.clone();
+    let at = |path: &str| format!("{base}{path}");
+    Router::new()
+        .route(&at("/health"), get(health::health_get))
+        .route(&at("/hello"), get(hello::hello_get))
+        .route(&at("/echo"), post(echo::echo_post))
+        .route(&at("/hash"), post(hash::hash_post))
+        .route(
+            &at("/counter"),
+            get(counter::counter_get).post(counter::counter_post),
+        )
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(CatchPanicLayer::custom(panic_to_500))
+        .with_state(state)
+}
+
+/// Turns a panic in a handler into a 500 and logs what panicked.
+fn panic_to_500(panic: Box<dyn Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    crate::serve::log::log_line(&format!("handler panicked: {what}"));
+    AppError::Internal.into_response()
+}
+
+#[cfg(test)]
+mod tests;

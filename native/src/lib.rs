@@ -1,0 +1,164 @@
+//! passenger-handoff's native server: the API in Rust (axum on a bounded tokio runtime),
+//! exposed to Node through napi-rs. This file is the whole JavaScript-facing surface; the API
+//! lives in [`api`], sockets and threads in [`serve`].
+
+#![deny(clippy::unwrap_used)]
+
+pub mod api;
+pub mod serve;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::Object;
+use napi::{Env, Error, Result, Status};
+use napi_derive::napi;
+
+use api::{ApiConfig, AppState};
+use serve::{BindTarget, Server};
+
+/// Options of [`listen`]: where to listen (exactly one of `path`, `port`, `fd`) and how to serve.
+#[napi(object)]
+pub struct ListenOptions {
+    /// A Unix socket path to bind; the file must not exist.
+    pub path: Option<String>,
+    /// The TCP host, with `port`. @default "127.0.0.1"
+    pub host: Option<String>,
+    /// A TCP port; 0 picks a free one.
+    pub port: Option<u32>,
+    /// An already listening socket to accept on (duplicated; the original stays open).
+    pub fd: Option<i32>,
+    /// Worker threads.
+    pub threads: u32,
+    /// Prefix of every route, without a trailing slash; empty for none.
+    pub base_path: String,
+    /// Largest `POST /echo` body, in bytes.
+    pub body_limit: i64,
+    /// Largest `POST /hash` body, in bytes.
+    pub hash_limit: i64,
+    /// Version reported by `GET /health`.
+    pub version: String,
+    /// Trust Passenger's `!~passenger-client-address` header for the request log.
+    pub trust_passenger_headers: bool,
+}
+
+/// A running native server.
+#[napi]
+pub struct NativeServer {
+    server: Arc<Server>,
+}
+
+/// Binds synchronously and starts serving on the addon's own threads; throws if the socket
+/// cannot be bound or the threads cannot be started.
+#[napi]
+pub fn listen(options: ListenOptions) -> Result<NativeServer> {
+    let target = bind_target(&options)?;
+    let config = ApiConfig {
+        base_path: options.base_path,
+        body_limit: to_limit("bodyLimit", options.body_limit)?,
+        hash_limit: to_limit("hashLimit", options.hash_limit)?,
+        version: options.version,
+        trust_passenger_headers: options.trust_passenger_headers,
+    };
+    let trust = config.trust_passenger_headers;
+    let app = serve::log::with_request_log(api::router(AppState::new(config)), trust);
+    let bound = serve::bind(&target).map_err(|e| io_error(&target, e))?;
+    let server = Server::start(bound, app, options.threads as usize)
+        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    Ok(NativeServer {
+        server: Arc::new(server),
+    })
+}
+
+/// Every error code with its HTTP status, as JSON: `[{"code":"not_found","status":404},…]`.
+#[napi]
+pub fn error_catalogue() -> String {
+    let entries: Vec<_> = api::error::CATALOGUE
+        .iter()
+        .map(|e| serde_json::json!({ "code": e.code, "status": e.status }))
+        .collect();
+    serde_json::Value::Array(entries).to_string()
+}
+
+#[napi]
+impl NativeServer {
+    /// Where the server listens: a socket path, `host:port`, or a descriptor.
+    #[napi(getter)]
+    pub fn address(&self) -> String {
+        self.server.address.clone()
+    }
+
+    /// The TCP port, or null on a Unix socket.
+    #[napi(getter)]
+    pub fn port(&self) -> Option<u32> {
+        self.server.port.map(u32::from)
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to `graceMs` milliseconds, and
+    /// resolves once no connection is left.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env, grace_ms: u32) -> Result<Object<'env>> {
+        self.server
+            .shutdown(Duration::from_millis(u64::from(grace_ms)));
+        self.closed(env)
+    }
+
+    /// Resolves when the server has finished. While pending it keeps Node's event loop alive,
+    /// which is what keeps a process whose only server is native from exiting.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn closed<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred()?;
+        let server = Arc::clone(&self.server);
+        self.server.on_finished(move || {
+            deferred.resolve(move |_env| {
+                // On the JavaScript thread, outside the runtime: the only place the worker
+                // threads may be stopped from.
+                server.release_runtime();
+                Ok(())
+            });
+        });
+        Ok(promise)
+    }
+}
+
+fn bind_target(options: &ListenOptions) -> Result<BindTarget> {
+    match (&options.path, options.port, options.fd) {
+        (Some(path), None, None) => Ok(BindTarget::Path(PathBuf::from(path))),
+        (None, Some(port), None) => {
+            let port =
+                u16::try_from(port).map_err(|_| invalid(format!("port {port} is not 0-65535")))?;
+            let host = options
+                .host
+                .clone()
+                .unwrap_or_else(|| "127.0.0.1".to_owned());
+            Ok(BindTarget::Tcp(host, port))
+        }
+        (None, None, Some(fd)) => Ok(BindTarget::Fd(fd)),
+        _ => Err(invalid("give exactly one of path, port or fd".to_owned())),
+    }
+}
+
+fn to_limit(name: &str, value: i64) -> Result<u64> {
+    u64::try_from(value).map_err(|_| {
+        invalid(format!(
+            "{name} must be a whole number of bytes, got {value}"
+        ))
+    })
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(Status::InvalidArg, message)
+}
+
+fn io_error(target: &BindTarget, error: std::io::Error) -> Error {
+    let place = match target {
+        BindTarget::Path(path) => format!("unix socket {}", path.display()),
+        BindTarget::Tcp(host, port) => format!("{host}:{port}"),
+        BindTarget::Fd(fd) => format!("descriptor {fd}"),
+    };
+    Error::new(
+        Status::GenericFailure,
+        format!("cannot listen on {place}: {error}"),
+    )
+}

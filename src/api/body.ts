@@ -1,0 +1,111 @@
+// Reading request bodies within a limit, recognising JSON, and parsing JSON by the same rules
+// as the native server (serde_json), so both backends agree on what is valid.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { errors } from './errors';
+
+/** Deepest nesting serde_json accepts (its recursion limit of 128 allows 127 levels). */
+export const MAX_JSON_DEPTH = 127;
+
+/** Refuses at once a body whose declared Content-Length is over `limit`, before reading it. */
+export function checkDeclaredLength(headers: IncomingHttpHeaders, limit: number): void {
+  const declared = headers['content-length'];
+  if (declared !== undefined && /^\s*\d+\s*$/.test(declared) && Number(declared) > limit) {
+    throw errors.payloadTooLarge(limit);
+  }
+}
+
+/** Calls `onChunk` for each chunk of `body`, failing with 413 once it passes `limit` bytes. */
+export async function streamLimited(
+  body: Readable,
+  headers: IncomingHttpHeaders,
+  limit: number,
+  onChunk: (chunk: Buffer) => void,
+): Promise<number> {
+  checkDeclaredLength(headers, limit);
+  let total = 0;
+  try {
+    for await (const chunk of body) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      total += buffer.length;
+      if (total > limit) throw errors.payloadTooLarge(limit);
+      onChunk(buffer);
+    }
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ApiError') throw error;
+    throw errors.bodyReadFailed();
+  }
+  return total;
+}
+
+/** Reads the whole body, failing with 413 once it passes `limit` bytes. */
+export async function readLimited(body: Readable, headers: IncomingHttpHeaders, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await streamLimited(body, headers, limit, (chunk) => chunks.push(chunk));
+  return Buffer.concat(chunks);
+}
+
+/** True for `application/json` and `application/<anything>+json`, parameters ignored. */
+export function isJsonContentType(headers: IncomingHttpHeaders): boolean {
+  const value = headers['content-type'];
+  if (value === undefined) return false;
+  const mediaType = (value.split(';')[0] ?? '').trim().toLowerCase();
+  if (!mediaType.startsWith('application/')) return false;
+  const subtype = mediaType.slice('application/'.length);
+  return subtype === 'json' || (subtype.length > 5 && subtype.endsWith('+json'));
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+// Only texts that could hold a lone surrogate or a number beyond a double need the slower,
+// checking parse.
+const NEEDS_VALUE_CHECK = /\\u[dD][89a-fA-F]|\d{300}|[eE]\+?\d{3}/;
+
+/** Parses JSON as serde_json does: strict UTF-8, no BOM, depth ≤ 127, finite numbers, no lone
+ * surrogates. Throws the `invalid_json` ApiError otherwise. */
+export function parseJsonStrict(bytes: Buffer): unknown {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw errors.invalidJson();
+  }
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw errors.invalidJson();
+  try {
+    if (!NEEDS_VALUE_CHECK.test(text)) return JSON.parse(text);
+    return JSON.parse(text, (key, value: unknown) => {
+      const bad =
+        (typeof value === 'number' && !Number.isFinite(value)) ||
+        (typeof value === 'string' && hasLoneSurrogate(value)) ||
+        hasLoneSurrogate(key);
+      if (bad) throw new SyntaxError('value outside what the native server accepts');
+      return value;
+    });
+  } catch {
+    throw errors.invalidJson();
+  }
+}
+
+/** The deepest nesting of `[` and `{` outside strings. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}

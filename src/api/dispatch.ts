@@ -1,0 +1,73 @@
+// Routing and error handling shared by the fastify and express adapters: match the raw path
+// (base path included) and method like the native router does, run the handler, and turn any
+// error into the catalogued JSON answer.
+import { performance } from 'node:perf_hooks';
+import { describeError, log } from '../log';
+import { ApiError, errors } from './errors';
+import { type Route, routes } from './routes';
+import type { ApiContext, ApiRequest, ApiResponse, BackendName, Handler } from './types';
+
+/** Settings of an API instance. */
+export interface ApiOptions {
+  readonly backend: BackendName;
+  readonly version: string;
+  readonly basePath: string;
+  readonly bodyLimit: number;
+  readonly hashLimit: number;
+}
+
+/** A request as the adapters hand it over: method, raw URL and the stream. */
+export type RawRequest = Omit<ApiRequest, 'path' | 'query'> & { readonly url: string };
+
+/** Answers one request; never throws. */
+export type Dispatch = (request: RawRequest) => Promise<ApiResponse>;
+
+/** Builds the API for one server: its own counter, its own start time. */
+export function createDispatch(options: ApiOptions): Dispatch {
+  const context: ApiContext = {
+    backend: options.backend,
+    version: options.version,
+    bodyLimit: options.bodyLimit,
+    hashLimit: options.hashLimit,
+    startedAt: performance.now(),
+    counter: { value: 0 },
+  };
+  const table = new Map<string, Route>(routes.map((route) => [options.basePath + route.path, route]));
+
+  return async (raw) => {
+    const queryStart = raw.url.indexOf('?');
+    const path = queryStart === -1 ? raw.url : raw.url.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? '' : raw.url.slice(queryStart + 1));
+    const request: ApiRequest = { method: raw.method, path, query, headers: raw.headers, body: raw.body };
+    try {
+      const handler = findHandler(table.get(path), request.method);
+      return await handler(request, context);
+    } catch (error) {
+      return toErrorResponse(error, options.backend, request);
+    }
+  };
+}
+
+function findHandler(route: Route | undefined, method: string): Handler {
+  if (route === undefined) throw errors.notFound();
+  const methods = route.methods as Readonly<Record<string, Handler | undefined>>;
+  const handler = methods[method] ?? (method === 'HEAD' ? methods.GET : undefined);
+  if (handler === undefined) throw errors.methodNotAllowed(allowHeader(route));
+  return handler;
+}
+
+/** `GET,HEAD,POST`: the methods in declaration order, HEAD after GET (as axum lists them). */
+function allowHeader(route: Route): string {
+  return Object.keys(route.methods)
+    .flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method]))
+    .join(',');
+}
+
+function toErrorResponse(error: unknown, backend: BackendName, request: ApiRequest): ApiResponse {
+  if (error instanceof ApiError) {
+    return { status: error.status, body: error.toBody(), headers: error.headers };
+  }
+  log(backend, `handler for ${request.method} ${request.path} failed: ${describeError(error)}`);
+  const internal = errors.internal();
+  return { status: internal.status, body: internal.toBody() };
+}

@@ -1,0 +1,35 @@
+// The express fallback: a tiny adapter around the shared dispatcher (src/api/dispatch.ts).
+import { createServer } from 'node:http';
+import express from 'express';
+import { createDispatch } from '../api/dispatch';
+import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
+import type { Config } from '../config';
+import { describeError, log } from '../log';
+import { listenNodeServer, logRequest, responseHeaders, toRawRequest } from './node-server';
+import type { Backend } from './types';
+
+/** Builds the express app; `listen` only has to bind. */
+export function createExpressBackend(config: Config): Backend {
+  const dispatch = createDispatch({ ...config, backend: 'express' });
+  const app = express();
+  // Same answers as the other backends: no ETag, no X-Powered-By, exact paths.
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+  app.set('strict routing', true);
+  app.set('case sensitive routing', true);
+  app.use((req, res) => {
+    logRequest('express', req, res);
+    dispatch(toRawRequest(req))
+      .then((response) => {
+        res.status(response.status).set(responseHeaders(response, JSON_CONTENT_TYPE)).send(toJsonBuffer(response.body));
+      })
+      .catch((error: unknown) => {
+        // dispatch never rejects; if writing fails the client has gone.
+        log('express', `cannot answer ${req.method} ${req.url}: ${describeError(error)}`);
+      });
+  });
+  return {
+    name: 'express',
+    listen: (target) => listenNodeServer(createServer(app), target, async () => {}),
+  };
+}

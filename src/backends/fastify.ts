@@ -1,0 +1,54 @@
+// The fastify fallback: a tiny adapter around the shared dispatcher (src/api/dispatch.ts).
+import type { Readable } from 'node:stream';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { createDispatch } from '../api/dispatch';
+import { errors } from '../api/errors';
+import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
+import type { Config } from '../config';
+import { describeError, log } from '../log';
+import { listenNodeServer, logRequest, responseHeaders, toRawRequest } from './node-server';
+import type { Backend } from './types';
+
+/** Builds the fastify app and waits for `ready()`, so that `listen` only has to bind. */
+export async function createFastifyBackend(config: Config): Promise<Backend> {
+  const dispatch = createDispatch({ ...config, backend: 'fastify' });
+  const app = Fastify({
+    logger: false,
+    // Routing happens in the dispatcher on the raw path, exactly as the native router does it.
+    exposeHeadRoutes: false,
+    // Requests on kept-alive connections during shutdown are still served, as natively.
+    return503OnClosing: false,
+    // A path fastify cannot decode (`/a%zz`) is still ours to answer: 404 like every backend,
+    // not fastify's own FST_ERR_BAD_URL body.
+    frameworkErrors: (_error, request, reply) => {
+      void handle(request, reply);
+    },
+  });
+  // Bodies are read (and limited) by the handlers, as they stream in: hand over the raw stream
+  // for every content type, or none.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    logRequest('fastify', request.raw, reply.raw);
+    const body = (request.body as Readable | undefined) ?? request.raw;
+    const response = await dispatch(toRawRequest(request.raw, body));
+    return reply
+      .code(response.status)
+      .headers(responseHeaders(response, JSON_CONTENT_TYPE))
+      .send(toJsonBuffer(response.body));
+  }
+  app.route({ method: app.supportedMethods, url: '*', handler: handle });
+  app.setNotFoundHandler(handle);
+  app.setErrorHandler((error, request, reply) => {
+    log('fastify', `cannot answer ${request.method} ${request.url}: ${describeError(error)}`);
+    const internal = errors.internal();
+    return reply.code(internal.status).header('content-type', JSON_CONTENT_TYPE).send(toJsonBuffer(internal.toBody()));
+  });
+  await app.ready();
+
+  return {
+    name: 'fastify',
+    listen: (target) => listenNodeServer(app.server, target, () => app.close()),
+  };
+}

@@ -1,0 +1,29 @@
+// Choosing the backend: HANDOFF_BACKEND, and in `auto` mode native with fastify as fallback.
+import type { Config } from '../config';
+import { log } from '../log';
+import { createExpressBackend } from './express';
+import { createFastifyBackend } from './fastify';
+import { loadNativeBackend } from './native';
+import type { Backend } from './types';
+
+/** Prepares the configured backend so that it can bind synchronously. `native` throws when
+ * the addon cannot load; `auto` logs the cause once and uses fastify instead. */
+export async function prepareBackend(config: Config): Promise<Backend> {
+  switch (config.backend) {
+    case 'fastify':
+      return createFastifyBackend(config);
+    case 'express':
+      return createExpressBackend(config);
+    case 'native': {
+      const loaded = loadNativeBackend(config);
+      if (!loaded.ok) throw new Error(`HANDOFF_BACKEND=native but the addon did not load: ${loaded.reason}`);
+      return loaded.backend;
+    }
+    case 'auto': {
+      const loaded = loadNativeBackend(config);
+      if (loaded.ok) return loaded.backend;
+      log('native', `not loaded, serving with fastify instead: ${loaded.reason}`);
+      return createFastifyBackend(config);
+    }
+  }
+}

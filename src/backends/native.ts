@@ -1,0 +1,84 @@
+// Loading the native addon. A binary that cannot load (never built, wrong architecture, a glibc
+// too old for it, a corrupt file) is a result with the real cause, never a crash.
+import { existsSync } from 'node:fs';
+import type { Config } from '../config';
+import type { Backend, ListenTarget, RunningServer } from './types';
+
+/** The addon's exports (generated: native/index.d.ts). */
+type Addon = typeof import('../../native/index');
+
+/** The outcome of loading the addon. */
+export type NativeLoad =
+  | { readonly ok: true; readonly backend: Backend }
+  | { readonly ok: false; readonly reason: string };
+
+/** Loads the `.node` file named by the config and wraps it as a Backend. */
+export function loadNativeBackend(config: Config): NativeLoad {
+  const file = config.nativePath;
+  if (!existsSync(file)) {
+    return { ok: false, reason: `no native binary at ${file} (build it with \`npm run build:native\`)` };
+  }
+  let addon: Addon;
+  try {
+    addon = require(file) as Addon;
+  } catch (error) {
+    return { ok: false, reason: `cannot load ${file}: ${firstLine(error)}` };
+  }
+  if (typeof addon.listen !== 'function') {
+    return { ok: false, reason: `${file} is not the passenger-handoff addon (no listen export)` };
+  }
+  return { ok: true, backend: createNativeBackend(addon, config) };
+}
+
+/** The addon's error catalogue, for the parity test. */
+export function nativeErrorCatalogue(config: Config): unknown {
+  const addon = require(config.nativePath) as Addon;
+  return JSON.parse(addon.errorCatalogue());
+}
+
+function createNativeBackend(addon: Addon, config: Config): Backend {
+  return {
+    name: 'native',
+    listen(target: ListenTarget): RunningServer {
+      const server = addon.listen({
+        ...toNativeTarget(target),
+        threads: config.threads,
+        basePath: config.basePath,
+        bodyLimit: config.bodyLimit,
+        hashLimit: config.hashLimit,
+        version: config.version,
+        trustPassengerHeaders: target.kind === 'path' && isUnderPassenger(),
+      });
+      // Asking for `closed` now is what keeps Node running while only native threads serve.
+      const closed = server.closed();
+      return {
+        address: server.address,
+        port: server.port ?? undefined,
+        listening: Promise.resolve(),
+        closed,
+        close: (graceMs) => server.close(graceMs),
+      };
+    },
+  };
+}
+
+function toNativeTarget(target: ListenTarget): { path?: string; host?: string; port?: number; fd?: number } {
+  switch (target.kind) {
+    case 'path':
+      return { path: target.path };
+    case 'tcp':
+      return { host: target.host, port: target.port };
+    case 'fd':
+      return { fd: target.fd };
+  }
+}
+
+/** Passenger's loader defines this global; its client-address header is trusted only then. */
+export function isUnderPassenger(): boolean {
+  return (globalThis as { PhusionPassenger?: unknown }).PhusionPassenger !== undefined;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n').find((line) => line.trim() !== '') ?? message;
+}

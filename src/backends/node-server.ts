@@ -1,0 +1,96 @@
+// Listening and closing for the JavaScript backends (a plain node:http server underneath).
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { RawRequest } from '../api/dispatch';
+import type { ApiResponse, BackendName } from '../api/types';
+import { formatRequestLine, log } from '../log';
+import { isUnderPassenger } from './native';
+import type { ListenTarget, RunningServer } from './types';
+
+/** Binds `server` to `target`. The bind itself happens before this returns (for a path or an
+ * IP address), which is what the Passenger handoff needs; errors arrive through `listening`. */
+export function listenNodeServer(server: Server, target: ListenTarget, onClose: () => Promise<void>): RunningServer {
+  const listening = new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  switch (target.kind) {
+    case 'path':
+      server.listen(target.path);
+      break;
+    case 'tcp':
+      server.listen(target.port, target.host);
+      break;
+    case 'fd':
+      server.listen({ fd: target.fd });
+      break;
+  }
+  let resolveClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
+  let closing: Promise<void> | undefined;
+  const address = () => {
+    const info = server.address();
+    if (typeof info === 'string') return info;
+    if (info) return `${(info as AddressInfo).address}:${(info as AddressInfo).port}`;
+    return target.kind === 'path' ? target.path : `fd ${target.kind === 'fd' ? target.fd : ''}`;
+  };
+  return {
+    get address() {
+      return address();
+    },
+    get port() {
+      const info = server.address();
+      return info !== null && typeof info === 'object' ? info.port : undefined;
+    },
+    listening,
+    closed,
+    close(graceMs) {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          log('main', `shutdown grace of ${graceMs} ms over; closing the connections still open`);
+          server.closeAllConnections();
+        }, graceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        // Keep-alive connections with no request in flight would hold close() open.
+        server.closeIdleConnections();
+      })
+        .then(onClose)
+        .then(resolveClosed);
+      return closing;
+    },
+  };
+}
+
+/** Logs one line per request when its response has been sent (or the client went away). */
+export function logRequest(backend: BackendName, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
+  const client = clientAddress(req);
+  const method = req.method ?? '-';
+  const url = req.url ?? '/';
+  const path = url.split('?', 1)[0] ?? url;
+  res.once('close', () => {
+    log(backend, formatRequestLine(client, method, path, res.statusCode, performance.now() - started));
+  });
+}
+
+function clientAddress(req: IncomingMessage): string {
+  const header = req.headers['!~passenger-client-address'];
+  if (isUnderPassenger() && typeof header === 'string') return header;
+  return req.socket.remoteAddress ?? '-';
+}
+
+/** The neutral request for the dispatcher. */
+export function toRawRequest(req: IncomingMessage, body = req as RawRequest['body']): RawRequest {
+  return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
+}
+
+/** Headers of an API response, content type included. */
+export function responseHeaders(response: ApiResponse, contentType: string): Record<string, string> {
+  return { ...response.headers, 'content-type': contentType };
+}

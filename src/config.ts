@@ -1,0 +1,119 @@
+// The only module that reads the environment: it validates every variable, applies the
+// documented defaults and returns a frozen Config. Everything else receives that object.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Which server answers: `auto` tries native, then falls back to fastify. */
+export type BackendChoice = 'auto' | 'native' | 'fastify' | 'express';
+
+const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'native', 'fastify', 'express'];
+
+/** The validated settings of one process. */
+export interface Config {
+  /** `HANDOFF_BACKEND`. @default 'auto' */
+  readonly backend: BackendChoice;
+  /** `HOST`, for TCP mode. @default '127.0.0.1' */
+  readonly host: string;
+  /** `PORT`, for TCP mode (0 picks a free port). @default 3000 */
+  readonly port: number;
+  /** `HANDOFF_SOCKET`: serve on this Unix socket instead of TCP (ignored under Passenger). */
+  readonly socketPath: string | undefined;
+  /** `HANDOFF_THREADS`: native worker threads. @default 2 */
+  readonly threads: number;
+  /** `HANDOFF_SHUTDOWN_TIMEOUT_MS`: how long in-flight requests may run on shutdown. @default 10000 */
+  readonly shutdownTimeoutMs: number;
+  /** `HANDOFF_BASE_PATH`, else `PASSENGER_BASE_URI`; '' for none. @default '' */
+  readonly basePath: string;
+  /** `HANDOFF_BODY_LIMIT`: largest `POST /echo` body in bytes. @default 1048576 (1 MiB) */
+  readonly bodyLimit: number;
+  /** `HANDOFF_HASH_LIMIT`: largest `POST /hash` body in bytes. @default 67108864 (64 MiB) */
+  readonly hashLimit: number;
+  /** `HANDOFF_NATIVE_PATH`: the `.node` file to load. @default native/handoff.<platform>.node */
+  readonly nativePath: string;
+  /** The `version` of package.json, reported by `GET /health`. */
+  readonly version: string;
+}
+
+/** A variable with a value we do not accept; the message names it and what is accepted. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The package root: `dist/..` when compiled, `src/..` when run from source. */
+export const PACKAGE_ROOT = path.resolve(__dirname, '..');
+
+const MAX_SAFE_BYTES = Number.MAX_SAFE_INTEGER;
+
+/** Reads and validates `env` (normally `process.env`). Throws ConfigError on a bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const socket = nonEmpty(env.HANDOFF_SOCKET);
+  return Object.freeze({
+    backend: readBackend(env.HANDOFF_BACKEND),
+    host: nonEmpty(env.HOST) ?? '127.0.0.1',
+    port: readInteger(env, 'PORT', 3000, 0, 65535),
+    socketPath: socket === undefined ? undefined : path.resolve(socket),
+    threads: readInteger(env, 'HANDOFF_THREADS', 2, 1, 64),
+    shutdownTimeoutMs: readInteger(env, 'HANDOFF_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    basePath: readBasePath(env),
+    bodyLimit: readInteger(env, 'HANDOFF_BODY_LIMIT', 1024 * 1024, 0, MAX_SAFE_BYTES),
+    hashLimit: readInteger(env, 'HANDOFF_HASH_LIMIT', 64 * 1024 * 1024, 0, MAX_SAFE_BYTES),
+    nativePath: path.resolve(PACKAGE_ROOT, nonEmpty(env.HANDOFF_NATIVE_PATH) ?? defaultNativePath()),
+    version: readVersion(),
+  });
+}
+
+/** The platform triple napi-rs puts in binary names, e.g. `linux-x64-gnu`. */
+export function platformTriple(): string {
+  const { platform, arch } = process;
+  if (platform !== 'linux') return `${platform}-${arch}`;
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  const libc = report?.header?.glibcVersionRuntime ? 'gnu' : 'musl';
+  return `${platform}-${arch}-${libc}`;
+}
+
+function defaultNativePath(): string {
+  return path.join('native', `handoff.${platformTriple()}.node`);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function readBackend(value: string | undefined): BackendChoice {
+  const choice = nonEmpty(value)?.toLowerCase() ?? 'auto';
+  if ((BACKEND_CHOICES as readonly string[]).includes(choice)) return choice as BackendChoice;
+  throw new ConfigError(`HANDOFF_BACKEND must be one of ${BACKEND_CHOICES.join(', ')} (got ${JSON.stringify(value)}).`);
+}
+
+function readInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(env[name])}).`);
+  }
+  return value;
+}
+
+function readBasePath(env: NodeJS.ProcessEnv): string {
+  const [name, raw] =
+    nonEmpty(env.HANDOFF_BASE_PATH) !== undefined
+      ? ['HANDOFF_BASE_PATH', env.HANDOFF_BASE_PATH]
+      : ['PASSENGER_BASE_URI', env.PASSENGER_BASE_URI];
+  const value = nonEmpty(raw);
+  if (value === undefined || value === '/') return '';
+  if (!/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\/?$/.test(value)) {
+    throw new ConfigError(
+      `${name} must be a URL path such as /api (starting with /, no spaces, ? or #; got ${JSON.stringify(raw)}).`,
+    );
+  }
+  return value.replace(/\/$/, '');
+}
+
+function readVersion(): string {
+  const manifest = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof manifest.version === 'string' ? manifest.version : '0.0.0';
+}

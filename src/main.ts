@@ -1,0 +1,81 @@
+// start(): config → prepare the backend → decide where to listen → bind → lifecycle.
+import { prepareBackend } from './backends';
+import type { RunningServer } from './backends/types';
+import { type Config, ConfigError, loadConfig } from './config';
+import { describeError, log } from './log';
+import { findPassenger, listenUnderPassenger, type PhusionPassenger } from './targets/passenger';
+import { prepareSocketPath } from './targets/socket';
+
+/** Starts the server as configured by the environment. Never throws: a failure is logged and
+ * the process exits with status 1. */
+export function start(): void {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log('config', error.message);
+    process.exitCode = 1;
+    return;
+  }
+  run(config).catch((error: unknown) => {
+    log('main', `cannot start: ${describeError(error)}`);
+    process.exit(1);
+  });
+}
+
+async function run(config: Config): Promise<void> {
+  const backend = await prepareBackend(config);
+  const passenger = findPassenger();
+  const server = await listen(config, backend, passenger);
+  await server.listening;
+  log('main', `serving with ${backend.name} on ${server.address}`);
+  handleShutdown(config, server, passenger);
+}
+
+async function listen(
+  config: Config,
+  backend: Awaited<ReturnType<typeof prepareBackend>>,
+  passenger: PhusionPassenger | undefined,
+): Promise<RunningServer> {
+  if (passenger) return listenUnderPassenger(passenger, backend);
+  if (config.socketPath !== undefined) {
+    await prepareSocketPath(config.socketPath);
+    return backend.listen({ kind: 'path', path: config.socketPath });
+  }
+  return backend.listen({ kind: 'tcp', host: config.host, port: config.port });
+}
+
+/** SIGTERM, SIGINT and Passenger's `exit`: stop accepting, let in-flight requests finish
+ * (up to HANDOFF_SHUTDOWN_TIMEOUT_MS), exit 0. A second signal exits at once. */
+function handleShutdown(config: Config, server: RunningServer, passenger: PhusionPassenger | undefined): void {
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) {
+      log('main', `${why} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    log('main', `${why}: finishing in-flight requests (up to ${config.shutdownTimeoutMs} ms)`);
+    server.close(config.shutdownTimeoutMs).then(
+      () => {
+        log('main', 'stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log('main', `shutdown failed: ${describeError(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // With a listener here, Passenger's loader leaves the exit to us (HOSTING.md, shutdown).
+  passenger?.on('exit', () => stop('Passenger asked the app to exit'));
+  server.closed.then(() => {
+    if (!stopping) {
+      log('main', 'the server stopped by itself');
+      process.exit(1);
+    }
+  });
+}
