@@ -1,8 +1,11 @@
 //! Reading request bodies within a limit, and recognising JSON content types.
 
+use std::time::Duration;
+
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use bytes::BytesMut;
+use http_body_util::BodyExt;
 
 use super::error::AppError;
 
@@ -18,15 +21,63 @@ pub fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), AppE
     }
 }
 
-/// Reads the whole body, failing with 413 as soon as it passes `limit` bytes.
-pub async fn read_limited(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, AppError> {
+/// After a streamed body passes its limit, at most this much more is read and thrown away,
+/// so that a client still sending sees the 413 instead of a reset connection.
+const DRAIN_MAX_BYTES: u64 = 1024 * 1024; // 1 MiB
+/// ...and for at most this long.
+const DRAIN_MAX_TIME: Duration = Duration::from_secs(1);
+
+/// Calls `on_chunk` for each chunk of `body`, failing with 413 once it passes `limit` bytes.
+/// Returns the number of bytes read.
+pub async fn stream_limited(
+    headers: &HeaderMap,
+    body: &mut Body,
+    limit: u64,
+    mut on_chunk: impl FnMut(&Bytes),
+) -> Result<u64, AppError> {
     check_declared_length(headers, limit)?;
-    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(body, cap).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => Err(AppError::PayloadTooLarge(limit)),
-        Err(_) => Err(AppError::BodyReadFailed),
+    let mut total: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| AppError::BodyReadFailed)?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        total += chunk.len() as u64;
+        if total > limit {
+            drain(body).await;
+            return Err(AppError::PayloadTooLarge(limit));
+        }
+        on_chunk(&chunk);
     }
+    Ok(total)
+}
+
+/// Reads the whole body, failing with 413 once it passes `limit` bytes.
+pub async fn read_limited(
+    headers: &HeaderMap,
+    mut body: Body,
+    limit: u64,
+) -> Result<Bytes, AppError> {
+    let mut buffer = BytesMut::new();
+    stream_limited(headers, &mut body, limit, |chunk| {
+        buffer.extend_from_slice(chunk)
+    })
+    .await?;
+    Ok(buffer.freeze())
+}
+
+/// Reads and discards what is left of `body`, within [`DRAIN_MAX_BYTES`] and [`DRAIN_MAX_TIME`].
+async fn drain(body: &mut Body) {
+    let discard = async {
+        let mut drained: u64 = 0;
+        while let Some(Ok(frame)) = body.frame().await {
+            drained += frame.data_ref().map_or(0, |chunk| chunk.len() as u64);
+            if drained > DRAIN_MAX_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_MAX_TIME, discard).await;
 }
 
 /// True for `application/json` and `application/<anything>+json`, parameters ignored.

@@ -1,0 +1,92 @@
+// A small HTTP client over a real socket (Unix path or TCP), one connection per request unless
+// told otherwise, returning what a user would see: status, headers, body.
+import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+
+/** Where a server listens, as the tests reach it. */
+export type Endpoint = { readonly socketPath: string } | { readonly host: string; readonly port: number };
+
+/** One request. */
+export interface RequestOptions {
+  readonly method?: string;
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string | number>>;
+  readonly body?: string | Buffer;
+  /** Milliseconds before the request is abandoned. @default 10000 */
+  readonly timeoutMs?: number;
+}
+
+/** What came back. */
+export interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly text: string;
+  /** False when the server answered before asking for an `expect: 100-continue` body. */
+  readonly bodySent: boolean;
+  /** The body parsed as JSON (throws if it is not). */
+  json(): unknown;
+}
+
+/** Sends one request on a fresh connection and reads the whole answer. With an
+ * `expect: 100-continue` header the body is sent only once the server asks for it, as curl
+ * does for large bodies; `Reply.bodySent` tells whether it was. */
+export function send(endpoint: Endpoint, options: RequestOptions): Promise<Reply> {
+  const expectContinue = Object.entries(options.headers ?? {}).some(
+    ([name, value]) => name.toLowerCase() === 'expect' && String(value).toLowerCase() === '100-continue',
+  );
+  let bodySent = !expectContinue;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        ...endpoint,
+        agent: false,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: options.headers,
+        timeout: options.timeoutMs ?? 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const text = body.toString('utf8');
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            text,
+            bodySent,
+            json: () => JSON.parse(text),
+          });
+          if (!bodySent) req.destroy();
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer to ${options.path} within the timeout`)));
+    req.on('error', reject);
+    if (expectContinue) {
+      req.flushHeaders();
+      req.on('continue', () => {
+        bodySent = true;
+        req.end(options.body);
+      });
+    } else {
+      req.end(options.body);
+    }
+  });
+}
+
+/** Retries `GET path` until it answers (any status) or `timeoutMs` passes. */
+export async function waitUntilServing(endpoint: Endpoint, path = '/health', timeoutMs = 20_000): Promise<Reply> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await send(endpoint, { path, timeoutMs: 2_000 });
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
