@@ -35,9 +35,13 @@ export function createDispatch(options: ApiOptions): Dispatch {
   const table = new Map<string, Route>(routes.map((route) => [options.basePath + route.path, route]));
 
   return async (raw) => {
-    const queryStart = raw.url.indexOf('?');
-    const path = queryStart === -1 ? raw.url : raw.url.slice(0, queryStart);
-    const query = new URLSearchParams(queryStart === -1 ? '' : raw.url.slice(queryStart + 1));
+    // A fragment never belongs to a request target; the native server (the http crate) drops
+    // it, so this does too.
+    const hash = raw.url.indexOf('#');
+    const url = hash === -1 ? raw.url : raw.url.slice(0, hash);
+    const queryStart = url.indexOf('?');
+    const path = queryStart === -1 ? url : url.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
     const request: ApiRequest = { method: raw.method, path, query, headers: raw.headers, body: raw.body };
     try {
       const handler = findHandler(table.get(path), request.method);

@@ -40,7 +40,10 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
   }
   app.route({ method: app.supportedMethods, url: '*', handler: handle });
   app.setNotFoundHandler(handle);
-  app.setErrorHandler((error, request, reply) => {
+  app.setErrorHandler((error: Error & { code?: string }, request, reply) => {
+    // fastify checks the Content-Type header before any parser runs (an empty one is
+    // FST_ERR_CTP_INVALID_MEDIA_TYPE); the body is still unread, so let the API judge it.
+    if (error.code?.startsWith('FST_ERR_CTP_')) return handle(request, reply);
     log('fastify', `cannot answer ${request.method} ${request.url}: ${describeError(error)}`);
     const internal = errors.internal();
     return reply.code(internal.status).header('content-type', JSON_CONTENT_TYPE).send(toJsonBuffer(internal.toBody()));

@@ -5,8 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { it } from 'node:test';
 import { ERROR_CATALOGUE, errors } from '../../src/api/errors';
 import type { BackendName } from '../../src/api/types';
-import { type Endpoint, type Reply, type RequestOptions, send } from '../helpers/http';
 import { TEST_ENV } from '../helpers/backends';
+import { type Endpoint, type Reply, type RequestOptions, send } from '../helpers/http';
 
 /** What the suite needs to know of the server under test. */
 export interface ContractTarget {

@@ -1,6 +1,6 @@
 // A small HTTP client over a real socket (Unix path or TCP), one connection per request unless
 // told otherwise, returning what a user would see: status, headers, body.
-import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 
 /** Where a server listens, as the tests reach it. */
 export type Endpoint = { readonly socketPath: string } | { readonly host: string; readonly port: number };

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::body::{is_json_content_type, read_limited};
 use super::error::AppError;
-use super::json::json_response;
+use super::json::{json_bytes_response, to_js_json};
 use super::state::AppState;
 
 /// Echoes a JSON body: 415 unless declared JSON, 413 over the body limit, 400 unless valid.
@@ -24,5 +24,5 @@ pub async fn echo_post(
     // serde_json refuses invalid UTF-8, a byte-order mark and nesting deeper than 127; the
     // fallback applies the same rules so both backends agree on what is valid.
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| AppError::InvalidJson)?;
-    Ok(json_response(StatusCode::OK, &value))
+    Ok(json_bytes_response(StatusCode::OK, to_js_json(&value)))
 }

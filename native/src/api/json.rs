@@ -4,9 +4,78 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
+use serde_json::Value;
 
 /// The `Content-Type` of every JSON response, byte for byte the same on every backend.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// A response with `status`, the JSON content type and already serialised `bytes`.
+pub fn json_bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    response
+}
+
+/// Serialises `value` as JavaScript's `JSON.stringify` would after `JSON.parse`: every number
+/// is a double, printed like `Number.prototype.toString` (`1.0` → `1`, `-0` → `0`,
+/// `9007199254740993` → `9007199254740992`). The fallback echoes through JavaScript, so this
+/// is what makes `POST /echo` answer the same bytes on every backend.
+pub fn to_js_json(value: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_js_json(value, &mut out);
+    out
+}
+
+fn write_js_json(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => {
+            // Without serde_json's arbitrary_precision every number converts; a non-finite one
+            // cannot come out of the parser, which refuses it.
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.is_finite() {
+                out.extend_from_slice(ryu_js::Buffer::new().format_finite(f).as_bytes());
+            } else {
+                out.extend_from_slice(b"null");
+            }
+        }
+        Value::String(s) => write_js_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_js_json(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_js_string(key, out);
+                out.push(b':');
+                write_js_json(item, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn write_js_string(s: &str, out: &mut Vec<u8>) {
+    // serde_json escapes exactly the characters JSON.stringify escapes, in the same way.
+    if serde_json::to_writer(&mut *out, s).is_err() {
+        out.extend_from_slice(b"\"\"");
+    }
+}
 
 /// Serialises `value` into a response with `status` and the JSON content type.
 pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
@@ -19,11 +88,33 @@ pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Re
             br#"{"error":{"code":"internal_error","message":"Internal server error."}}"#.to_vec(),
         ),
     };
-    let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(JSON_CONTENT_TYPE),
-    );
-    response
+    json_bytes_response(status, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn js(text: &str) -> String {
+        let value: Value = serde_json::from_str(text).expect("valid json");
+        String::from_utf8(to_js_json(&value)).expect("utf-8")
+    }
+
+    #[test]
+    fn prints_numbers_like_javascript() {
+        assert_eq!(
+            js("[1.0,1e2,-0,-0.0,0.1,1E-7,1e21,123456789012,2.5e-300]"),
+            "[1,100,0,0,0.1,1e-7,1e+21,123456789012,2.5e-300]"
+        );
+        assert_eq!(js("9007199254740993"), "9007199254740992");
+        assert_eq!(js("18446744073709551616123"), "1.8446744073709552e+22");
+    }
+
+    #[test]
+    fn keeps_key_order_and_escapes_like_json_stringify() {
+        assert_eq!(
+            js(r#"{"b":1,"a":{"\u0000\n":"\u2028/"}}"#),
+            "{\"b\":1,\"a\":{\"\\u0000\\n\":\"\u{2028}/\"}}"
+        );
+    }
 }
