@@ -31,6 +31,14 @@ export function listenNodeServer(server: Server, target: ListenTarget, onClose: 
     resolveClosed = resolve;
   });
   let closing: Promise<void> | undefined;
+  // Responses still to be written when shutdown starts say `Connection: close`, so a
+  // keep-alive client does not hold the server for its idle timeout afterwards.
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (closing !== undefined) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   const address = () => {
     const info = server.address();
     if (typeof info === 'string') return info;
@@ -49,6 +57,7 @@ export function listenNodeServer(server: Server, target: ListenTarget, onClose: 
     closed,
     close(graceMs) {
       closing ??= new Promise<void>((resolve) => {
+        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
         const force = setTimeout(() => {
           log('main', `shutdown grace of ${graceMs} ms over; closing the connections still open`);
           server.closeAllConnections();
