@@ -35,7 +35,8 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
-install_command="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+install_command="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
+install_command+=" ${missing[*]}"
 if ! command -v apt-get >/dev/null 2>&1; then
   say "missing: ${missing[*]}, and this is not a Debian-like system (no apt-get): install them by hand."
   exit 1

@@ -1,0 +1,427 @@
+// Runs an app (by default this repository's app.js) under real Phusion Passenger Standalone with the
+// builtin engine, so tests see the real Node loader, socket handoff and shutdown (HOSTING.md).
+//
+// Everything Passenger writes (log, pid file, instance registry with the app's socket, its TMPDIR)
+// goes into one fresh temporary folder: the app root stays clean. The folder is removed when the
+// test process exits.
+//
+// No `--user`: Standalone's builtin engine starts its watchdog with `--no-user-switching` and
+// `--default-user <whoever ran passenger start>`, so the app runs as the test's own user (root in CI,
+// HOME=/root). `--user nobody` was tried as root: it drops the whole of Passenger, not just the app,
+// so the log file and registry folder must be chowned first, the app gets HOME=/nonexistent, and it
+// only works while every folder down to the app root is world-readable; nothing a test needs.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+} from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const INSTALL_SCRIPT = path.join(REPO_ROOT, 'scripts', 'install-system-deps.sh');
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 30_000;
+/** Inherited variables that would change what the app does behind the test's back. */
+const DROPPED_ENV = /^(HANDOFF_.*|PORT|HOST|PASSENGER_BASE_URI|NODE_TEST_CONTEXT)$/;
+
+// A test that forgets stop(), or fails before it, must not leave Passenger running (its watchdog is a
+// daemon), nor temp folders behind. Keyed by temp folder.
+const instances = new Map<string, ChildProcess | undefined>();
+process.on('exit', () => {
+  for (const [dir, child] of instances) {
+    // A Passenger still shutting down needs its folder: that one is left behind.
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    else rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Whether Passenger can be used, and if not why (for `t.skip(reason)` or a CI failure). */
+export type PassengerCheck = { ok: true } | { ok: false; reason: string };
+
+/** What `startPassenger` runs. */
+export interface PassengerOptions {
+  /** The app's own variables, passed as `--envvar K=V` (on top of the test's environment, minus HANDOFF_*). */
+  env?: Record<string, string>;
+  /** Folder holding the startup file `app.js`. @default the repository root */
+  appRoot?: string;
+  /** Path that must answer 200 before the instance counts as started. @default `${HANDOFF_BASE_PATH}/health` */
+  healthPath?: string;
+}
+
+/** How the `passenger start` process ended. */
+export interface PassengerExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** One Passenger Standalone serving one app on 127.0.0.1:`port`. */
+export interface PassengerInstance {
+  readonly port: number;
+  /** Passenger's log; the app's stdout and stderr are copied into it as `App <pid> output: <line>`. */
+  readonly logFile: string;
+  /** The whole log so far ('' before it exists). */
+  readLog(): string;
+  /** Pids of the app processes Passenger runs now (one with `--max-pool-size 1`, none after stop). */
+  appPids(): number[];
+  /**
+   * SIGTERM to `passenger start`, which shuts Passenger down gracefully: Passenger closes the app's
+   * stdin, the loader emits `exit` and the app drains and exits by itself. Waits up to 30 s for
+   * `passenger start` to exit and for the app processes to be gone, then SIGKILLs what is left.
+   * Resolves with the exit of `passenger start` (code 0 after a graceful stop). Safe to call twice.
+   *
+   * A clean stop of the app leaves these lines in the log, in this order (`<pid>` is the app's):
+   * ```
+   * [ N <time> <core>/T1 age/Cor/CoreMain.cpp:1245 ]: Received command to shutdown gracefully. Waiting until ...
+   * App <pid> output: [main] Passenger asked the app to exit: finishing in-flight requests (up to 10000 ms)
+   * App <pid> output: [main] stopped
+   * [ N <time> <core>/T1 age/Cor/CoreMain.cpp:1325 ]: Passenger core shutdown finished
+   * ```
+   * `App <pid> output: [main] stopped` is the one that proves the app drained and exited 0; without
+   * it the app was killed or exited some other way (`[main] shutdown failed: ...` means exit 1).
+   */
+  stop(): Promise<PassengerExit>;
+}
+
+let passengerCheck: PassengerCheck | undefined;
+
+/**
+ * Makes sure `passenger` is on PATH, running scripts/install-system-deps.sh (output shown) if it is
+ * not. The answer is kept for the rest of the process, so the install is tried at most once.
+ */
+export function ensurePassenger(): PassengerCheck {
+  if (passengerCheck) return passengerCheck;
+  if (findOnPath('passenger')) {
+    passengerCheck = { ok: true };
+    return passengerCheck;
+  }
+  const install = spawnSync('bash', [INSTALL_SCRIPT], { stdio: 'inherit' });
+  if (findOnPath('passenger')) {
+    passengerCheck = { ok: true };
+  } else {
+    const outcome = install.error
+      ? `could not be run (${install.error.message})`
+      : `exited with ${install.status ?? install.signal}`;
+    passengerCheck = {
+      ok: false,
+      reason: `Phusion Passenger is not installed (no \`passenger\` on PATH) and ${INSTALL_SCRIPT} ${outcome}`,
+    };
+  }
+  return passengerCheck;
+}
+
+/**
+ * Starts `passenger start --engine=builtin` for `appRoot` on a free port of 127.0.0.1, as a child
+ * process of the test (not daemonized), and resolves once `GET healthPath` answers 200. Rejects
+ * after 30 s, or as soon as Passenger exits, with the tail of its log; nothing is left running then.
+ */
+export async function startPassenger(options: PassengerOptions = {}): Promise<PassengerInstance> {
+  const appRoot = path.resolve(options.appRoot ?? REPO_ROOT);
+  const appEnv = options.env ?? {};
+  const healthPath = options.healthPath ?? `${(appEnv.HANDOFF_BASE_PATH ?? '').replace(/\/+$/, '')}/health`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'handoff-passenger-'));
+  instances.set(dir, undefined);
+  const registryDir = path.join(dir, 'registry');
+  const tmpDir = path.join(dir, 'tmp');
+  // Passenger does not create the registry folder itself (its watchdog fails with ENOENT).
+  mkdirSync(registryDir);
+  mkdirSync(tmpDir);
+  const logFile = path.join(dir, 'passenger.log');
+  const pidFile = path.join(dir, 'passenger.pid');
+  const consoleFile = path.join(dir, 'console.log');
+  const port = await freePort();
+
+  const args = [
+    'start',
+    '--engine=builtin',
+    '--port',
+    String(port),
+    '--address',
+    '127.0.0.1',
+    '--app-type',
+    'node',
+    '--startup-file',
+    'app.js',
+    '--environment',
+    'production',
+    // Without these two Passenger phones home (HOSTING.md); tests stay on loopback.
+    '--disable-security-update-check',
+    '--disable-anonymous-telemetry',
+    '--max-pool-size',
+    '1',
+    '--min-instances',
+    '1',
+    '--log-file',
+    logFile,
+    '--pid-file',
+    pidFile,
+    '--instance-registry-dir',
+    registryDir,
+  ];
+  for (const [name, value] of Object.entries(appEnv)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not an environment variable name: ${name}`);
+    args.push('--envvar', `${name}=${value}`);
+  }
+
+  // `passenger start` prints a banner and then `tail -f`s the log to stdout: a file, not a pipe,
+  // so nobody has to drain it.
+  const output = openSync(consoleFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn('passenger', args, { cwd: appRoot, env: passengerEnv(tmpDir), stdio: ['ignore', output, output] });
+  } finally {
+    closeSync(output);
+  }
+  let spawnError: Error | undefined;
+  const exited = new Promise<PassengerExit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => {
+      spawnError = error;
+      resolve({ code: null, signal: null });
+    });
+  });
+  instances.set(dir, child);
+
+  const readLog = () => readText(logFile);
+  // The watchdog daemonizes away from `passenger start`; its pid file is how we find it (and, under
+  // it, the core and the app). Kept once read, since it stays valid until the watchdog exits.
+  let watchdog: number | undefined;
+  const watchdogPid = () => {
+    if (watchdog === undefined) {
+      const pid = Number.parseInt(readText(pidFile), 10);
+      if (pid > 0) watchdog = pid;
+    }
+    return watchdog;
+  };
+  const appPids = () => {
+    const root = watchdogPid();
+    if (root === undefined) return [];
+    // The app is a grandchild of the watchdog (under the core); Passenger's own agents are all one binary.
+    return descendants(root).filter((pid) => !isPassengerAgent(pid));
+  };
+
+  let stopping: Promise<PassengerExit> | undefined;
+  const stop = () => {
+    stopping ??= stopAll(child, exited, watchdogPid, appPids);
+    return stopping;
+  };
+
+  try {
+    await waitForHealth(port, healthPath, exited);
+  } catch (error) {
+    await stop();
+    const detail = spawnError ? ` (${spawnError.message})` : '';
+    throw new Error(
+      `Passenger did not serve GET http://127.0.0.1:${port}${healthPath} with 200${detail}: ${describe(error)}\n` +
+        `--- output of passenger start (tail):\n${tail(readText(consoleFile), 15)}\n` +
+        `--- ${logFile} (tail):\n${tail(readLog(), 40)}`,
+    );
+  }
+  watchdogPid();
+  return { port, logFile, readLog, appPids, stop };
+}
+
+/** What a PID needs to be recognised again: without the start time, a reused pid would look alive. */
+interface ProcessMark {
+  pid: number;
+  startTime: string;
+}
+
+async function stopAll(
+  child: ChildProcess,
+  exited: Promise<PassengerExit>,
+  watchdogPid: () => number | undefined,
+  appPids: () => number[],
+): Promise<PassengerExit> {
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  const watchdog = watchdogPid();
+  // Everything that could outlive `passenger start`: its `tail -f`, the watchdog, the core, the app.
+  const family = [
+    ...(child.pid === undefined ? [] : descendants(child.pid)),
+    ...(watchdog === undefined ? [] : [watchdog, ...descendants(watchdog)]),
+    ...appPids(),
+  ];
+  const marks = family.flatMap((pid) => {
+    const startTime = processInfo(pid)?.startTime;
+    return startTime === undefined ? [] : [{ pid, startTime }];
+  });
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  let result = await Promise.race([exited, sleep(deadline - Date.now()).then(() => undefined)]);
+  if (result === undefined) {
+    child.kill('SIGKILL');
+    killAll(marks);
+    result = await exited;
+  }
+  while (marks.some(isAlive)) {
+    if (Date.now() > deadline) {
+      killAll(marks);
+      while (marks.some(isAlive)) await sleep(50);
+      break;
+    }
+    await sleep(50);
+  }
+  return result;
+}
+
+async function waitForHealth(port: number, healthPath: string, exited: Promise<PassengerExit>): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let gone: PassengerExit | undefined;
+  void exited.then((result) => {
+    gone = result;
+  });
+  let last = 'no answer yet';
+  for (;;) {
+    if (gone) throw new Error(`passenger start exited (code ${gone.code}, signal ${gone.signal}); last: ${last}`);
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new Error(`not within ${START_TIMEOUT_MS / 1000} s; last: ${last}`);
+    try {
+      // While the app spawns Passenger holds the request: the wait may take most of the remaining time.
+      const status = await Promise.race([getStatus(port, healthPath, remaining), exited.then(() => 0)]);
+      if (status === 200) return;
+      if (status !== 0) last = `status ${status}`;
+    } catch (error) {
+      last = describe(error);
+    }
+    await sleep(100);
+  }
+}
+
+function getStatus(port: number, urlPath: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} got no answer`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Binds port 0 and gives it back: there is a small window in which another process could take it. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error(`unexpected address ${JSON.stringify(address)}`));
+      });
+    });
+  });
+}
+
+function passengerEnv(tmpDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!DROPPED_ENV.test(name)) env[name] = value;
+  }
+  // Passenger Standalone's work dir and the spawn handshake dirs go to TMPDIR: keep them in our folder
+  // so that a crash leaves nothing in /tmp. The app sees this TMPDIR too.
+  env.TMPDIR = tmpDir;
+  return env;
+}
+
+function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, command);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // Not in this folder.
+    }
+  }
+  return undefined;
+}
+
+/** Parent pid, state and start time from /proc/<pid>/stat (Linux only, as Passenger's hosts are). */
+function processInfo(pid: number): { ppid: number; state: string; startTime: string } | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [state, ppid] = fields;
+  const startTime = fields[19];
+  if (state === undefined || ppid === undefined || startTime === undefined) return undefined;
+  return { ppid: Number(ppid), state, startTime };
+}
+
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = processInfo(Number(name));
+    if (!info || info.state === 'Z') continue;
+    const siblings = children.get(info.ppid) ?? [];
+    siblings.push(Number(name));
+    children.set(info.ppid, siblings);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    for (const child of children.get(pid) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function isPassengerAgent(pid: number): boolean {
+  try {
+    return path.basename(readlinkSync(`/proc/${pid}/exe`)) === 'PassengerAgent';
+  } catch {
+    // Gone, or not ours to inspect: either way not an app process of this instance.
+    return true;
+  }
+}
+
+function isAlive(mark: ProcessMark): boolean {
+  const info = processInfo(mark.pid);
+  return info !== undefined && info.state !== 'Z' && info.startTime === mark.startTime;
+}
+
+function killAll(marks: ProcessMark[]): void {
+  for (const mark of marks) {
+    if (!isAlive(mark)) continue;
+    try {
+      process.kill(mark.pid, 'SIGKILL');
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
