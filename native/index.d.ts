@@ -48,6 +48,9 @@ export interface ListenOptions {
   hashLimit: number
   /** Version reported by `GET /health`. */
   version: string
-  /** Trust Passenger's `!~passenger-client-address` header for the request log. */
-  trustPassengerHeaders: boolean
+  /**
+   * Serving Passenger's socket: trust its `!~passenger-client-address` header for the
+   * request log, and never answer `Expect: 100-continue` with an interim response.
+   */
+  behindPassenger: boolean
 }

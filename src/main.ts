@@ -6,8 +6,8 @@ import { describeError, log } from './log';
 import { findPassenger, listenUnderPassenger, type PhusionPassenger } from './targets/passenger';
 import { prepareSocketPath } from './targets/socket';
 
-/** Starts the server as configured by the environment. Never throws: a failure is logged and
- * the process exits with status 1. */
+/** Starts the server as configured by the environment. A failure is logged and the process
+ * exits with status 1. */
 export function start(): void {
   let config: Config;
   try {
@@ -15,8 +15,8 @@ export function start(): void {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     log('config', error.message);
-    process.exitCode = 1;
-    return;
+    // Exit now: under Passenger the loader's handles would keep an idle process alive.
+    process.exit(1);
   }
   run(config).catch((error: unknown) => {
     log('main', `cannot start: ${describeError(error)}`);

@@ -39,8 +39,9 @@ pub struct ListenOptions {
     pub hash_limit: i64,
     /// Version reported by `GET /health`.
     pub version: String,
-    /// Trust Passenger's `!~passenger-client-address` header for the request log.
-    pub trust_passenger_headers: bool,
+    /// Serving Passenger's socket: trust its `!~passenger-client-address` header for the
+    /// request log, and never answer `Expect: 100-continue` with an interim response.
+    pub behind_passenger: bool,
 }
 
 /// A running native server.
@@ -59,12 +60,11 @@ pub fn listen(options: ListenOptions) -> Result<NativeServer> {
         body_limit: to_limit("bodyLimit", options.body_limit)?,
         hash_limit: to_limit("hashLimit", options.hash_limit)?,
         version: options.version,
-        trust_passenger_headers: options.trust_passenger_headers,
     };
-    let trust = config.trust_passenger_headers;
-    let app = serve::log::with_request_log(api::router(AppState::new(config)), trust);
+    let behind_passenger = options.behind_passenger;
+    let app = serve::log::with_request_log(api::router(AppState::new(config)), behind_passenger);
     let bound = serve::bind(&target).map_err(|e| io_error(&target, e))?;
-    let server = Server::start(bound, app, options.threads as usize)
+    let server = Server::start(bound, app, options.threads as usize, behind_passenger)
         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
     Ok(NativeServer {
         server: Arc::new(server),

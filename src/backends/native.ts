@@ -47,7 +47,7 @@ function createNativeBackend(addon: Addon, config: Config): Backend {
         bodyLimit: config.bodyLimit,
         hashLimit: config.hashLimit,
         version: config.version,
-        trustPassengerHeaders: target.kind === 'path' && isUnderPassenger(),
+        behindPassenger: target.kind === 'path' && isUnderPassenger(),
       });
       // Asking for `closed` now is what keeps Node running while only native threads serve.
       const closed = server.closed();

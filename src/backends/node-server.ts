@@ -11,6 +11,12 @@ import type { ListenTarget, RunningServer } from './types';
 /** Binds `server` to `target`. The bind itself happens before this returns (for a path or an
  * IP address), which is what the Passenger handoff needs; errors arrive through `listening`. */
 export function listenNodeServer(server: Server, target: ListenTarget, onClose: () => Promise<void>): RunningServer {
+  if (isUnderPassenger()) {
+    // Passenger Standalone relays an app's interim `100 Continue` glued to the final response,
+    // which clients cannot parse (native/src/serve/no_continue.rs has the details): skip Node's
+    // automatic one and handle the request as any other.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
+  }
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

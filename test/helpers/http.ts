@@ -27,9 +27,12 @@ export interface Reply {
   json(): unknown;
 }
 
+/** How long a client waits for `100 Continue` before sending the body anyway (curl's wait). */
+const EXPECT_WAIT_MS = 1_000;
+
 /** Sends one request on a fresh connection and reads the whole answer. With an
- * `expect: 100-continue` header the body is sent only once the server asks for it, as curl
- * does for large bodies; `Reply.bodySent` tells whether it was. */
+ * `expect: 100-continue` header the body is sent when the server asks for it or after
+ * EXPECT_WAIT_MS, as curl does for large bodies; `Reply.bodySent` tells whether it was. */
 export function send(endpoint: Endpoint, options: RequestOptions): Promise<Reply> {
   const expectContinue = Object.entries(options.headers ?? {}).some(
     ([name, value]) => name.toLowerCase() === 'expect' && String(value).toLowerCase() === '100-continue',
@@ -68,10 +71,15 @@ export function send(endpoint: Endpoint, options: RequestOptions): Promise<Reply
     req.on('error', reject);
     if (expectContinue) {
       req.flushHeaders();
-      req.on('continue', () => {
+      const sendBody = () => {
+        if (bodySent || req.destroyed) return;
         bodySent = true;
         req.end(options.body);
-      });
+      };
+      const wait = setTimeout(sendBody, EXPECT_WAIT_MS);
+      req.on('continue', sendBody);
+      req.on('response', () => clearTimeout(wait));
+      req.on('close', () => clearTimeout(wait));
     } else {
       req.end(options.body);
     }

@@ -31,7 +31,10 @@ import path from 'node:path';
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const INSTALL_SCRIPT = path.join(REPO_ROOT, 'scripts', 'install-system-deps.sh');
 const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 30_000;
+// Passenger's watchdog kills agents that have not exited 30 s after the stop; a little longer here
+// lets that happen, and be logged, before we resort to SIGKILL ourselves.
+const STOP_TIMEOUT_MS = 40_000;
+const FAILED_START_STOP_MS = 3_000;
 /** Inherited variables that would change what the app does behind the test's back. */
 const DROPPED_ENV = /^(HANDOFF_.*|PORT|HOST|PASSENGER_BASE_URI|NODE_TEST_CONTEXT)$/;
 
@@ -75,20 +78,27 @@ export interface PassengerInstance {
   /** Pids of the app processes Passenger runs now (one with `--max-pool-size 1`, none after stop). */
   appPids(): number[];
   /**
-   * SIGTERM to `passenger start`, which shuts Passenger down gracefully: Passenger closes the app's
-   * stdin, the loader emits `exit` and the app drains and exits by itself. Waits up to 30 s for
+   * SIGTERM to `passenger start` (what Ctrl-C does): Passenger waits for in-flight requests, closes the
+   * app's stdin, the loader emits `exit` and the app drains and exits by itself. Waits up to 40 s for
    * `passenger start` to exit and for the app processes to be gone, then SIGKILLs what is left.
-   * Resolves with the exit of `passenger start` (code 0 after a graceful stop). Safe to call twice.
+   * Safe to call twice.
+   *
+   * Resolves with the exit of `passenger start`: `{ code: 2 }` after a graceful stop, since it exits 2
+   * on every SIGTERM or SIGINT (start_command.rb); the code says nothing about the app.
    *
    * A clean stop of the app leaves these lines in the log, in this order (`<pid>` is the app's):
    * ```
+   * [ N <time> <core>/<thread> age/Cor/CoreMain.cpp:670 ]: Signal received. Gracefully shutting down... (...)
    * [ N <time> <core>/T1 age/Cor/CoreMain.cpp:1245 ]: Received command to shutdown gracefully. Waiting until ...
    * App <pid> output: [main] Passenger asked the app to exit: finishing in-flight requests (up to 10000 ms)
    * App <pid> output: [main] stopped
    * [ N <time> <core>/T1 age/Cor/CoreMain.cpp:1325 ]: Passenger core shutdown finished
    * ```
-   * `App <pid> output: [main] stopped` is the one that proves the app drained and exited 0; without
-   * it the app was killed or exited some other way (`[main] shutdown failed: ...` means exit 1).
+   * Only `App <pid> output: [main] stopped` proves that the app drained and exited 0: Passenger logs
+   * nothing about the app's exit status (an app exiting 3 on `exit` leaves the same Passenger lines).
+   * `[main] shutdown failed: ...` means it exited 1. An app that never exits is killed by Passenger's
+   * watchdog after 30 s, which logs `Some Phusion Passenger(R) agent processes did not exit in time,
+   * forcefully shutting down all.` instead of `Passenger core shutdown finished`.
    */
   stop(): Promise<PassengerExit>;
 }
@@ -191,6 +201,8 @@ export async function startPassenger(options: PassengerOptions = {}): Promise<Pa
     });
   });
   instances.set(dir, child);
+  // A test that forgets stop() must still end; the exit hook then stops Passenger.
+  child.unref();
 
   const readLog = () => readText(logFile);
   // The watchdog daemonizes away from `passenger start`; its pid file is how we find it (and, under
@@ -211,15 +223,16 @@ export async function startPassenger(options: PassengerOptions = {}): Promise<Pa
   };
 
   let stopping: Promise<PassengerExit> | undefined;
-  const stop = () => {
-    stopping ??= stopAll(child, exited, watchdogPid, appPids);
+  const stop = (timeoutMs = STOP_TIMEOUT_MS) => {
+    stopping ??= stopAll(child, exited, dir, watchdogPid, appPids, timeoutMs);
     return stopping;
   };
 
   try {
     await waitForHealth(port, healthPath, exited);
   } catch (error) {
-    await stop();
+    // Briefly: an app that never listened keeps Passenger's graceful shutdown waiting for 30 s.
+    await stop(FAILED_START_STOP_MS);
     const detail = spawnError ? ` (${spawnError.message})` : '';
     throw new Error(
       `Passenger did not serve GET http://127.0.0.1:${port}${healthPath} with 200${detail}: ${describe(error)}\n` +
@@ -228,7 +241,7 @@ export async function startPassenger(options: PassengerOptions = {}): Promise<Pa
     );
   }
   watchdogPid();
-  return { port, logFile, readLog, appPids, stop };
+  return { port, logFile, readLog, appPids, stop: () => stop() };
 }
 
 /** What a PID needs to be recognised again: without the start time, a reused pid would look alive. */
@@ -240,36 +253,38 @@ interface ProcessMark {
 async function stopAll(
   child: ChildProcess,
   exited: Promise<PassengerExit>,
+  dir: string,
   watchdogPid: () => number | undefined,
   appPids: () => number[],
+  timeoutMs: number,
 ): Promise<PassengerExit> {
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   const watchdog = watchdogPid();
-  // Everything that could outlive `passenger start`: its `tail -f`, the watchdog, the core, the app.
-  const family = [
-    ...(child.pid === undefined ? [] : descendants(child.pid)),
-    ...(watchdog === undefined ? [] : [watchdog, ...descendants(watchdog)]),
-    ...appPids(),
-  ];
-  const marks = family.flatMap((pid) => {
-    const startTime = processInfo(pid)?.startTime;
-    return startTime === undefined ? [] : [{ pid, startTime }];
-  });
+  const passenger = marksOf([...(watchdog === undefined ? [] : [watchdog, ...descendants(watchdog)]), ...appPids()]);
+  // Helpers that `passenger start` normally ends itself: its `tail -f` of the log, and the daemonized
+  // temp-dir-toucher, which after a forced shutdown was seen living on (found by our folder in its argv).
+  const helpers = marksOf([...(child.pid === undefined ? [] : descendants(child.pid)), ...mentioning(`${dir}/`)]);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  let result = await Promise.race([exited, sleep(deadline - Date.now()).then(() => undefined)]);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, deadline - Date.now(), undefined);
+  });
+  let result = await Promise.race([exited, timedOut]);
+  clearTimeout(timer);
   if (result === undefined) {
     child.kill('SIGKILL');
-    killAll(marks);
+    signalAll(passenger, 'SIGKILL');
     result = await exited;
   }
-  while (marks.some(isAlive)) {
-    if (Date.now() > deadline) {
-      killAll(marks);
-      while (marks.some(isAlive)) await sleep(50);
-      break;
-    }
-    await sleep(50);
-  }
+  while (passenger.some(isAlive) && Date.now() < deadline) await sleep(50);
+  signalAll(passenger, 'SIGKILL');
+  signalAll(helpers, 'SIGTERM');
+  const helpersDeadline = Date.now() + 2_000;
+  while (helpers.some(isAlive) && Date.now() < helpersDeadline) await sleep(50);
+  signalAll(helpers, 'SIGKILL');
+  // SIGKILL takes effect at once unless the process is stuck in the kernel; do not hang the test on it.
+  const killDeadline = Date.now() + 5_000;
+  while ([...passenger, ...helpers].some(isAlive) && Date.now() < killDeadline) await sleep(50);
   return result;
 }
 
@@ -395,11 +410,26 @@ function isAlive(mark: ProcessMark): boolean {
   return info !== undefined && info.state !== 'Z' && info.startTime === mark.startTime;
 }
 
-function killAll(marks: ProcessMark[]): void {
+function marksOf(pids: number[]): ProcessMark[] {
+  return pids.flatMap((pid) => {
+    const startTime = processInfo(pid)?.startTime;
+    return startTime === undefined ? [] : [{ pid, startTime }];
+  });
+}
+
+/** Processes whose command line holds `text` (other users' processes included: argv is public). */
+function mentioning(text: string): number[] {
+  return readdirSync('/proc').flatMap((name) => {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) return [];
+    return readText(`/proc/${name}/cmdline`).includes(text) ? [Number(name)] : [];
+  });
+}
+
+function signalAll(marks: ProcessMark[], signal: NodeJS.Signals): void {
   for (const mark of marks) {
     if (!isAlive(mark)) continue;
     try {
-      process.kill(mark.pid, 'SIGKILL');
+      process.kill(mark.pid, signal);
     } catch {
       // Exited meanwhile.
     }

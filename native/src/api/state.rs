@@ -15,9 +15,6 @@ pub struct ApiConfig {
     pub hash_limit: u64,
     /// The package version reported by `GET /health`.
     pub version: String,
-    /// Whether `!~passenger-client-address` is trusted as the client address (only behind
-    /// Passenger, which sets it; a direct client could forge it).
-    pub trust_passenger_headers: bool,
 }
 
 /// Shared state of one server: cheap to clone, the same for every worker thread.

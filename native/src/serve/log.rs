@@ -64,7 +64,9 @@ fn client_address(request: &Request, trust_passenger: bool) -> String {
     }
 }
 
-/// Wraps `app` so each request is logged; `trust_passenger` as in [`ApiConfig`](crate::api::ApiConfig).
+/// Wraps `app` so each request is logged; with `trust_passenger`, Passenger's
+/// `!~passenger-client-address` header names the client (a direct client could forge it, so
+/// it is trusted only on Passenger's socket).
 pub fn with_request_log(app: axum::Router, trust_passenger: bool) -> axum::Router {
     app.layer(axum::middleware::from_fn_with_state(
         trust_passenger,

@@ -3,6 +3,7 @@
 
 pub mod listener;
 pub mod log;
+mod no_continue;
 mod runtime;
 
 use std::io;
@@ -22,6 +23,7 @@ use tower::ServiceExt;
 pub use listener::{bind, BindTarget, Bound};
 use listener::{Listener, Stream};
 use log::{log_line, PeerAddr};
+use no_continue::NoContinue;
 
 /// Pause after a failed `accept` (for example EMFILE) before trying again, so a full
 /// descriptor table does not spin a core.
@@ -53,9 +55,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts serving `app` on an already bound socket with `threads` worker threads. Returns
+    /// Starts serving `app` on an already bound socket with `threads` worker threads;
+    /// `behind_passenger` drops interim `100 Continue` answers (see [`no_continue`]). Returns
     /// once the server accepts connections; nothing here waits on the network.
-    pub fn start(bound: Bound, app: Router, threads: usize) -> io::Result<Self> {
+    pub fn start(
+        bound: Bound,
+        app: Router,
+        threads: usize,
+        behind_passenger: bool,
+    ) -> io::Result<Self> {
         let runtime = runtime::build(threads)?;
         let address = bound.address.clone();
         let port = bound.port;
@@ -70,7 +78,7 @@ impl Server {
         });
         let finished = Arc::clone(&shared);
         runtime.spawn(async move {
-            serve(listener, app, shutdown_rx).await;
+            serve(listener, app, shutdown_rx, behind_passenger).await;
             finished.finish();
         });
         Ok(Self {
@@ -137,7 +145,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The accept loop, then the graceful drain.
-async fn serve(listener: Listener, app: Router, mut shutdown: oneshot::Receiver<Duration>) {
+async fn serve(
+    listener: Listener,
+    app: Router,
+    mut shutdown: oneshot::Receiver<Duration>,
+    behind_passenger: bool,
+) {
     let graceful = GracefulShutdown::new();
     let grace = loop {
         tokio::select! {
@@ -145,6 +158,9 @@ async fn serve(listener: Listener, app: Router, mut shutdown: oneshot::Receiver<
             accepted = listener.accept() => match accepted {
                 Ok(Stream::Tcp(stream, peer)) => {
                     serve_connection(stream, PeerAddr(Some(peer)), app.clone(), &graceful);
+                }
+                Ok(Stream::Unix(stream)) if behind_passenger => {
+                    serve_connection(NoContinue(stream), PeerAddr(None), app.clone(), &graceful);
                 }
                 Ok(Stream::Unix(stream)) => {
                     serve_connection(stream, PeerAddr(None), app.clone(), &graceful);
