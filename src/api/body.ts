@@ -1,8 +1,8 @@
 // Reading request bodies within a limit, recognising JSON, and parsing JSON by the same rules
 // as the native server (serde_json), so both backends agree on what is valid.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
 import { errors } from './errors';
+import type { ApiRequest } from './types';
 
 /** Deepest nesting serde_json accepts (its recursion limit of 128 allows 127 levels). */
 export const MAX_JSON_DEPTH = 127;
@@ -15,17 +15,18 @@ export function checkDeclaredLength(headers: IncomingHttpHeaders, limit: number)
   }
 }
 
-/** Calls `onChunk` for each chunk of `body`, failing with 413 once it passes `limit` bytes. */
+/** Calls `onChunk` for each chunk of the body, failing with 413 once it passes `limit` bytes.
+ * A declared length over the limit is refused before anything is read. */
 export async function streamLimited(
-  body: Readable,
-  headers: IncomingHttpHeaders,
+  request: ApiRequest,
   limit: number,
   onChunk: (chunk: Buffer) => void,
 ): Promise<number> {
-  checkDeclaredLength(headers, limit);
+  checkDeclaredLength(request.headers, limit);
+  request.willReadBody();
   let total = 0;
   try {
-    for await (const chunk of body) {
+    for await (const chunk of request.body) {
       const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
       total += buffer.length;
       if (total > limit) throw errors.payloadTooLarge(limit);
@@ -39,9 +40,9 @@ export async function streamLimited(
 }
 
 /** Reads the whole body, failing with 413 once it passes `limit` bytes. */
-export async function readLimited(body: Readable, headers: IncomingHttpHeaders, limit: number): Promise<Buffer> {
+export async function readLimited(request: ApiRequest, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await streamLimited(body, headers, limit, (chunk) => chunks.push(chunk));
+  await streamLimited(request, limit, (chunk) => chunks.push(chunk));
   return Buffer.concat(chunks);
 }
 

@@ -42,7 +42,7 @@ export function createDispatch(options: ApiOptions): Dispatch {
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
-    const request: ApiRequest = { method: raw.method, path, query, headers: raw.headers, body: raw.body };
+    const request: ApiRequest = { ...raw, path, query };
     try {
       const handler = findHandler(table.get(path), request.method);
       return await handler(request, context);

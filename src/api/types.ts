@@ -17,6 +17,9 @@ export interface ApiRequest {
   readonly headers: IncomingHttpHeaders;
   /** The request body, not yet read. */
   readonly body: Readable;
+  /** Called just before the body is read: answers `Expect: 100-continue` (when the client
+   * asked and the server may), so a body that is refused unread is never sent. */
+  readonly willReadBody: () => void;
 }
 
 /** What a handler answers: a status and a JSON value. */

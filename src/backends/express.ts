@@ -19,7 +19,7 @@ export function createExpressBackend(config: Config): Backend {
   app.set('case sensitive routing', true);
   app.use((req, res) => {
     logRequest('express', req, res);
-    dispatch(toRawRequest(req))
+    dispatch(toRawRequest(req, res))
       .then((response) => {
         res.status(response.status).set(responseHeaders(response, JSON_CONTENT_TYPE)).send(toJsonBuffer(response.body));
       })

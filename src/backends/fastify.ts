@@ -32,7 +32,7 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     logRequest('fastify', request.raw, reply.raw);
     const body = (request.body as Readable | undefined) ?? request.raw;
-    const response = await dispatch(toRawRequest(request.raw, body));
+    const response = await dispatch(toRawRequest(request.raw, reply.raw, body));
     return reply
       .code(response.status)
       .headers(responseHeaders(response, JSON_CONTENT_TYPE))

@@ -11,12 +11,10 @@ import type { ListenTarget, RunningServer } from './types';
 /** Binds `server` to `target`. The bind itself happens before this returns (for a path or an
  * IP address), which is what the Passenger handoff needs; errors arrive through `listening`. */
 export function listenNodeServer(server: Server, target: ListenTarget, onClose: () => Promise<void>): RunningServer {
-  if (isUnderPassenger()) {
-    // Passenger Standalone relays an app's interim `100 Continue` glued to the final response,
-    // which clients cannot parse (native/src/serve/no_continue.rs has the details): skip Node's
-    // automatic one and handle the request as any other.
-    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
-  }
+  // Node answers `Expect: 100-continue` as soon as the headers arrive; with this listener it
+  // does not, and the request's `willReadBody` sends the 100 only when a handler reads the body,
+  // as the native server (hyper) does. So a body refused unread is never sent.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -101,8 +99,17 @@ function clientAddress(req: IncomingMessage): string {
 }
 
 /** The neutral request for the dispatcher. */
-export function toRawRequest(req: IncomingMessage, body = req as RawRequest['body']): RawRequest {
-  return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
+export function toRawRequest(req: IncomingMessage, res: ServerResponse, body = req as RawRequest['body']): RawRequest {
+  let continued = false;
+  const willReadBody = () => {
+    if (continued || res.headersSent || req.headers.expect?.toLowerCase() !== '100-continue') return;
+    continued = true;
+    // Passenger Standalone relays an app's interim `100 Continue` glued to the final response,
+    // which clients cannot parse (native/src/serve/no_continue.rs has the details); the client
+    // sends its body after its own wait instead.
+    if (!isUnderPassenger()) res.writeContinue();
+  };
+  return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, willReadBody };
 }
 
 /** Headers of an API response, content type included. */

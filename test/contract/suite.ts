@@ -167,6 +167,7 @@ export function defineContractTests(target: () => ContractTarget): void {
     const tooBig = Buffer.alloc(HASH_LIMIT + 1);
     const declared = await call({ method: 'POST', path: '/hash', headers: { expect: '100-continue' }, body: tooBig });
     expectError(declared, errors.payloadTooLarge(HASH_LIMIT));
+    assert.equal(declared.bodySent, false, 'a declared oversize body is refused before it is sent');
     const chunked = await call({
       method: 'POST',
       path: '/hash',
@@ -174,6 +175,16 @@ export function defineContractTests(target: () => ContractTarget): void {
       body: tooBig,
     });
     expectError(chunked, errors.payloadTooLarge(HASH_LIMIT));
+  });
+
+  it('an upload sent with Expect: 100-continue is read and answered', async () => {
+    const body = randomBytes(10_000);
+    const reply = await call({ method: 'POST', path: '/hash', headers: { expect: '100-continue' }, body });
+    assert.deepEqual(expectJson(reply, 200), {
+      sha256: createHash('sha256').update(body).digest('hex'),
+      bytes: body.length,
+    });
+    assert.equal(reply.bodySent, true);
   });
 
   it('/counter counts atomically', async () => {

@@ -38,6 +38,12 @@ export function send(endpoint: Endpoint, options: RequestOptions): Promise<Reply
     ([name, value]) => name.toLowerCase() === 'expect' && String(value).toLowerCase() === '100-continue',
   );
   let bodySent = !expectContinue;
+  const headers: Record<string, string | number> = { ...options.headers };
+  const framed = Object.keys(headers).some((name) => /^(content-length|transfer-encoding)$/i.test(name));
+  if (expectContinue && !framed && options.body !== undefined) {
+    // Headers go out before the body here, so Node could not size it and would send it chunked.
+    headers['content-length'] = Buffer.byteLength(options.body);
+  }
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -45,7 +51,7 @@ export function send(endpoint: Endpoint, options: RequestOptions): Promise<Reply
         agent: false,
         method: options.method ?? 'GET',
         path: options.path,
-        headers: options.headers,
+        headers,
         timeout: options.timeoutMs ?? 10_000,
       },
       (res) => {
@@ -77,7 +83,10 @@ export function send(endpoint: Endpoint, options: RequestOptions): Promise<Reply
         req.end(options.body);
       };
       const wait = setTimeout(sendBody, EXPECT_WAIT_MS);
-      req.on('continue', sendBody);
+      // Not 'continue': Node emits that for a final answer too, not only for a real 100.
+      req.on('information', (info) => {
+        if (info.statusCode === 100) sendBody();
+      });
       req.on('response', () => clearTimeout(wait));
       req.on('close', () => clearTimeout(wait));
     } else {
