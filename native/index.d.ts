@@ -24,7 +24,8 @@ export declare function errorCatalogue(): string
 
 /**
  * Binds synchronously and starts serving on the addon's own threads; throws if the socket
- * cannot be bound or the threads cannot be started.
+ * cannot be bound or the threads cannot be started. A panic becomes a JavaScript exception
+ * rather than an abort of the whole process.
  */
 export declare function listen(options: ListenOptions): NativeServer
 

@@ -103,9 +103,10 @@ function readBasePath(env: NodeJS.ProcessEnv): string {
       : ['PASSENGER_BASE_URI', env.PASSENGER_BASE_URI];
   const value = nonEmpty(raw);
   if (value === undefined || value === '/') return '';
-  if (!/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+\/?$/.test(value)) {
+  // Segments may not start with `:` or `*`: the native router reads those as parameters.
+  if (!/^(\/[A-Za-z0-9._~!$&'()+,;=@%-][A-Za-z0-9._~!$&'()*+,;=:@%-]*)+\/?$/.test(value)) {
     throw new ConfigError(
-      `${name} must be a URL path such as /api (starting with /, no spaces, ? or #; got ${JSON.stringify(raw)}).`,
+      `${name} must be a URL path such as /api (starting with /; no spaces, ?, #, {, }; no segment starting with : or *; got ${JSON.stringify(raw)}).`,
     );
   }
   return value.replace(/\/$/, '');

@@ -51,8 +51,9 @@ pub struct NativeServer {
 }
 
 /// Binds synchronously and starts serving on the addon's own threads; throws if the socket
-/// cannot be bound or the threads cannot be started.
-#[napi]
+/// cannot be bound or the threads cannot be started. A panic becomes a JavaScript exception
+/// rather than an abort of the whole process.
+#[napi(catch_unwind)]
 pub fn listen(options: ListenOptions) -> Result<NativeServer> {
     let target = bind_target(&options)?;
     let config = ApiConfig {
@@ -134,7 +135,8 @@ fn bind_target(options: &ListenOptions) -> Result<BindTarget> {
                 .unwrap_or_else(|| "127.0.0.1".to_owned());
             Ok(BindTarget::Tcp(host, port))
         }
-        (None, None, Some(fd)) => Ok(BindTarget::Fd(fd)),
+        (None, None, Some(fd)) if fd >= 0 => Ok(BindTarget::Fd(fd)),
+        (None, None, Some(fd)) => Err(invalid(format!("fd {fd} is not a file descriptor"))),
         _ => Err(invalid("give exactly one of path, port or fd".to_owned())),
     }
 }

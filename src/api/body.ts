@@ -60,7 +60,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // Only texts that could hold a lone surrogate or a number beyond a double need the slower,
 // checking parse.
-const NEEDS_VALUE_CHECK = /\\u[dD][89a-fA-F]|\d{300}|[eE]\+?\d{3}/;
+const NEEDS_VALUE_CHECK = /\\u[dD][89a-fA-F]|\d{309}|\d[eE][+-]?\d/;
 
 /** Parses JSON as serde_json does: strict UTF-8, no BOM, depth ≤ 127, finite numbers, no lone
  * surrogates. Throws the `invalid_json` ApiError otherwise. */

@@ -93,8 +93,12 @@ export function logRequest(backend: BackendName, req: IncomingMessage, res: Serv
 }
 
 function clientAddress(req: IncomingMessage): string {
-  const header = req.headers['!~passenger-client-address'];
-  if (isUnderPassenger() && typeof header === 'string') return header;
+  // Behind Passenger the peer is Passenger itself, on a Unix socket (its loader even fakes
+  // 127.0.0.1 as remoteAddress): only its header names the client, as in the native server.
+  if (isUnderPassenger()) {
+    const header = req.headers['!~passenger-client-address'];
+    return typeof header === 'string' ? header : '-';
+  }
   return req.socket.remoteAddress ?? '-';
 }
 

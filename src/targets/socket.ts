@@ -21,13 +21,23 @@ export async function prepareSocketPath(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/** True when a process accepts on `path`; false only when nobody does (ECONNREFUSED). Any
+ * other failure (EACCES, EAGAIN from a full backlog) might hide a live owner, so it throws. */
 function isListening(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const socket = connect(path);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
     });
-    socket.once('error', () => resolve(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED') resolve(false);
+      else
+        reject(
+          new Error(
+            `cannot tell whether a process listens on ${path} (${error.code ?? error.message}); not replacing it.`,
+          ),
+        );
+    });
   });
 }

@@ -187,6 +187,34 @@ export function defineContractTests(target: () => ContractTarget): void {
     assert.equal(reply.bodySent, true);
   });
 
+  it('answers even when it does not read all of a large body', async () => {
+    // The client writes the whole body before reading; the server answers after reading part
+    // (or none) of it. The answer must arrive, not a reset connection.
+    const pieceSize = 16 * 1024;
+    const overEcho = Buffer.alloc(BODY_LIMIT * 4, 0x20);
+    const echoed = await call({
+      method: 'POST',
+      path: '/echo',
+      headers: { 'content-type': 'application/json', 'content-length': overEcho.length },
+      body: overEcho,
+      pieceSize,
+    });
+    expectError(echoed, errors.payloadTooLarge(BODY_LIMIT));
+    const overHash = Buffer.alloc(HASH_LIMIT + 512 * 1024);
+    const chunked = { 'transfer-encoding': 'chunked' };
+    const hashed = await call({ method: 'POST', path: '/hash', headers: chunked, body: overHash, pieceSize });
+    expectError(hashed, errors.payloadTooLarge(HASH_LIMIT));
+    const ignored = Buffer.alloc(512 * 1024);
+    const counted = await call({
+      method: 'POST',
+      path: '/counter',
+      headers: { 'content-length': ignored.length },
+      body: ignored,
+      pieceSize,
+    });
+    assert.equal(counted.status, 200);
+  });
+
   it('/counter counts atomically', async () => {
     const read = async () => (expectJson(await call({ path: '/counter' }), 200) as { value: number }).value;
     const before = await read();

@@ -11,6 +11,9 @@ export interface RequestOptions {
   readonly path: string;
   readonly headers?: Readonly<Record<string, string | number>>;
   readonly body?: string | Buffer;
+  /** Write the body in pieces of this many bytes, each after the previous one was accepted, as
+   * an upload from a real client arrives. @default one write */
+  readonly pieceSize?: number;
   /** Milliseconds before the request is abandoned. @default 10000 */
   readonly timeoutMs?: number;
 }
@@ -89,10 +92,21 @@ export function send(endpoint: Endpoint, options: RequestOptions): Promise<Reply
       });
       req.on('response', () => clearTimeout(wait));
       req.on('close', () => clearTimeout(wait));
+    } else if (options.pieceSize !== undefined && options.body !== undefined) {
+      void writeInPieces(req, Buffer.from(options.body), options.pieceSize);
     } else {
       req.end(options.body);
     }
   });
+}
+
+async function writeInPieces(req: import('node:http').ClientRequest, body: Buffer, size: number): Promise<void> {
+  for (let offset = 0; offset < body.length && !req.destroyed; offset += size) {
+    const piece = body.subarray(offset, offset + size);
+    // A failed write surfaces as the request's 'error' event.
+    await new Promise<void>((resolve) => req.write(piece, () => resolve()));
+  }
+  if (!req.destroyed) req.end();
 }
 
 /** Retries `GET path` until it answers (any status) or `timeoutMs` passes. */

@@ -1,7 +1,7 @@
 // Starting the real app: the README's `npm start`, each HANDOFF_BACKEND, the fallback when the
 // addon cannot load (and the one line that says why), bad configuration, and socket safety.
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -68,6 +68,20 @@ describe('HANDOFF_BACKEND', () => {
     });
   }
 
+  it('=native runs HANDOFF_THREADS worker threads in the app process', async (t) => {
+    if (!requireBackend(t, 'native')) return;
+    const socketPath = path.join(tempDir(), 'app.sock');
+    const app = launch({ HANDOFF_BACKEND: 'native', HANDOFF_SOCKET: socketPath, HANDOFF_THREADS: '3' });
+    await app.waitForLine(/^\[main\] serving with native/);
+    await waitUntilServing({ socketPath });
+    const workers = () =>
+      readdirSync(`/proc/${app.child.pid}/task`).filter(
+        (task) => readFileSync(`/proc/${app.child.pid}/task/${task}/comm`, 'utf8').trim() === 'handoff-worker',
+      ).length;
+    assert.equal(workers(), 3);
+    await stopAndExpectClean(app);
+  });
+
   it('=native fails to start when the addon cannot load, and says why', async () => {
     const app = launch({ HANDOFF_BACKEND: 'native', HANDOFF_NATIVE_PATH: '/nonexistent/handoff.node', PORT: '0' });
     const exit = await app.exited;
@@ -127,6 +141,8 @@ describe('configuration errors', () => {
     [{ HANDOFF_BACKEND: 'rust' }, 'HANDOFF_BACKEND must be one of auto, native, fastify, express (got "rust").'],
     [{ PORT: '70000' }, 'PORT must be a whole number from 0 to 65535 (got "70000").'],
     [{ HANDOFF_BASE_PATH: 'api' }, 'HANDOFF_BASE_PATH must be a URL path such as /api'],
+    [{ HANDOFF_BASE_PATH: '/:v1' }, 'HANDOFF_BASE_PATH must be a URL path such as /api'],
+    [{ HANDOFF_BASE_PATH: '/api/*rest' }, 'HANDOFF_BASE_PATH must be a URL path such as /api'],
   ];
   for (const [env, message] of cases) {
     it(`${Object.keys(env)[0]}=${Object.values(env)[0]} exits 1 naming the variable`, async () => {

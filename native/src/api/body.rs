@@ -1,7 +1,5 @@
 //! Reading request bodies within a limit, and recognising JSON content types.
 
-use std::time::Duration;
-
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap};
 use bytes::BytesMut;
@@ -21,12 +19,6 @@ pub fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), AppE
     }
 }
 
-/// After a streamed body passes its limit, at most this much more is read and thrown away,
-/// so that a client still sending sees the 413 instead of a reset connection.
-const DRAIN_MAX_BYTES: u64 = 1024 * 1024; // 1 MiB
-/// ...and for at most this long.
-const DRAIN_MAX_TIME: Duration = Duration::from_secs(1);
-
 /// Calls `on_chunk` for each chunk of `body`, failing with 413 once it passes `limit` bytes.
 /// Returns the number of bytes read.
 pub async fn stream_limited(
@@ -44,7 +36,8 @@ pub async fn stream_limited(
         };
         total += chunk.len() as u64;
         if total > limit {
-            drain(body).await;
+            // The rest stays unread; the connection's lingering close lets the client finish
+            // sending and read this answer (serve/lingering.rs).
             return Err(AppError::PayloadTooLarge(limit));
         }
         on_chunk(&chunk);
@@ -64,20 +57,6 @@ pub async fn read_limited(
     })
     .await?;
     Ok(buffer.freeze())
-}
-
-/// Reads and discards what is left of `body`, within [`DRAIN_MAX_BYTES`] and [`DRAIN_MAX_TIME`].
-async fn drain(body: &mut Body) {
-    let discard = async {
-        let mut drained: u64 = 0;
-        while let Some(Ok(frame)) = body.frame().await {
-            drained += frame.data_ref().map_or(0, |chunk| chunk.len() as u64);
-            if drained > DRAIN_MAX_BYTES {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_MAX_TIME, discard).await;
 }
 
 /// True for `application/json` and `application/<anything>+json`, parameters ignored.

@@ -23,6 +23,6 @@ pub async fn echo_post(
     let bytes = read_limited(&headers, body, state.config.body_limit).await?;
     // serde_json refuses invalid UTF-8, a byte-order mark and nesting deeper than 127; the
     // fallback applies the same rules so both backends agree on what is valid.
-    let value: Value = serde_json::from_slice(&bytes).map_err(|_| AppError::InvalidJson)?;
+    let value: Value = serde_json::from_slice(&bytes)?;
     Ok(json_bytes_response(StatusCode::OK, to_js_json(&value)))
 }

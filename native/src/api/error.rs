@@ -138,6 +138,13 @@ impl IntoResponse for AppError {
     }
 }
 
+impl From<serde_json::Error> for AppError {
+    /// A body that does not parse is the client's mistake: 400, whatever serde says.
+    fn from(_: serde_json::Error) -> Self {
+        Self::InvalidJson
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,8 +56,12 @@ fn write_js_json(value: &Value, out: &mut Vec<u8>) {
             out.push(b']');
         }
         Value::Object(map) => {
+            // JavaScript lists integer-like keys ("0", "7", "42") first, ascending, then the
+            // others in insertion order (ECMA-262 OrdinaryOwnPropertyKeys).
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by_key(|(key, _)| array_index(key).map_or((1, 0), |index| (0, index)));
             out.push(b'{');
-            for (i, (key, item)) in map.iter().enumerate() {
+            for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -68,6 +72,15 @@ fn write_js_json(value: &Value, out: &mut Vec<u8>) {
             out.push(b'}');
         }
     }
+}
+
+/// `Some(n)` when `key` is a canonical array index (0 to 2^32 - 2, no leading zero).
+fn array_index(key: &str) -> Option<u32> {
+    let canonical =
+        key == "0" || (!key.starts_with('0') && key.bytes().all(|b| b.is_ascii_digit()));
+    key.parse::<u32>()
+        .ok()
+        .filter(|&n| canonical && n != u32::MAX)
 }
 
 fn write_js_string(s: &str, out: &mut Vec<u8>) {
@@ -108,6 +121,14 @@ mod tests {
         );
         assert_eq!(js("9007199254740993"), "9007199254740992");
         assert_eq!(js("18446744073709551616123"), "1.8446744073709552e+22");
+    }
+
+    #[test]
+    fn orders_integer_like_keys_first_like_javascript() {
+        assert_eq!(
+            js(r#"{"b":1,"2":2,"10":3,"1":4,"01":5,"-1":6,"4294967295":7,"4294967294":8}"#),
+            r#"{"1":4,"2":2,"10":3,"4294967294":8,"b":1,"01":5,"-1":6,"4294967295":7}"#
+        );
     }
 
     #[test]

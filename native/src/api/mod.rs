@@ -24,7 +24,7 @@ pub use state::{ApiConfig, AppState};
 pub fn router(state: AppState) -> Router {
     let base = state.config.base_path.clone();
     let at = |path: &str| format!("{base}{path}");
-    Router::new()
+    let routes = Router::new()
         .route(&at("/health"), get(health::health_get))
         .route(&at("/hello"), get(hello::hello_get))
         .route(&at("/echo"), post(echo::echo_post))
@@ -35,8 +35,14 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(CatchPanicLayer::custom(panic_to_500))
-        .with_state(state)
+        .with_state(state);
+    catch_panics(routes)
+}
+
+/// Answers a panic in any handler of `routes` with a 500 (and a log line) instead of dropping
+/// the connection; [`router`] applies it to the whole API.
+pub fn catch_panics(routes: Router) -> Router {
+    routes.layer(CatchPanicLayer::custom(panic_to_500))
 }
 
 /// Turns a panic in a handler into a 500 and logs what panicked.

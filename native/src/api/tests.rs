@@ -227,3 +227,29 @@ async fn base_path_is_required_when_set() {
     assert_eq!(send(&app, get("/api")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(send(&app, get("/apihello")).await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_and_the_next_request_is_served() {
+    let app = catch_panics(
+        Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if std::process::id() > 0 {
+                        panic!("boom");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route("/ok", axum::routing::get(|| async { "fine" })),
+    );
+    let response = app.clone().oneshot(get("/boom")).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let body: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(error_code(&body), "internal_error");
+    let response = app.oneshot(get("/ok")).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+}

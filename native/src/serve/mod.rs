@@ -1,6 +1,7 @@
 //! Serving: binds a listener, runs the API on its own bounded runtime, and shuts down
 //! gracefully. Only this module touches sockets.
 
+mod lingering;
 pub mod listener;
 pub mod log;
 mod no_continue;
@@ -20,6 +21,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tower::ServiceExt;
 
+use lingering::Lingering;
 pub use listener::{bind, BindTarget, Bound};
 use listener::{Listener, Stream};
 use log::{log_line, PeerAddr};
@@ -157,13 +159,14 @@ async fn serve(
             grace = &mut shutdown => break grace.unwrap_or(Duration::ZERO),
             accepted = listener.accept() => match accepted {
                 Ok(Stream::Tcp(stream, peer)) => {
-                    serve_connection(stream, PeerAddr(Some(peer)), app.clone(), &graceful);
+                    serve_connection(Lingering::new(stream), PeerAddr(Some(peer)), app.clone(), &graceful);
                 }
                 Ok(Stream::Unix(stream)) if behind_passenger => {
-                    serve_connection(NoContinue(stream), PeerAddr(None), app.clone(), &graceful);
+                    let stream = NoContinue::new(Lingering::new(stream));
+                    serve_connection(stream, PeerAddr(None), app.clone(), &graceful);
                 }
                 Ok(Stream::Unix(stream)) => {
-                    serve_connection(stream, PeerAddr(None), app.clone(), &graceful);
+                    serve_connection(Lingering::new(stream), PeerAddr(None), app.clone(), &graceful);
                 }
                 Err(error) => {
                     log_line(&format!("accept failed: {error}"));

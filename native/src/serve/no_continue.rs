@@ -15,11 +15,26 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// A connection whose writes never start with an interim `100 Continue`.
+/// A connection that never sends an interim `100 Continue`.
 ///
 /// It does not do vectored writes, so hyper flattens its output into one buffer, where the
-/// `100 Continue` (queued only before the response starts) always comes first.
-pub struct NoContinue<S>(pub S);
+/// `100 Continue` (queued only before the response starts) always comes first. Only output
+/// before the first response byte is looked at: a body that happens to hold those bytes is sent
+/// as it is.
+pub struct NoContinue<S> {
+    inner: S,
+    responding: bool,
+}
+
+impl<S> NoContinue<S> {
+    /// Wraps a connection on which nothing has been written yet.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            responding: false,
+        }
+    }
+}
 
 impl<S: AsyncRead + Unpin> AsyncRead for NoContinue<S> {
     fn poll_read(
@@ -27,7 +42,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for NoContinue<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
@@ -37,24 +52,28 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for NoContinue<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let Some(rest) = buf.strip_prefix(CONTINUE) else {
-            return Pin::new(&mut self.0).poll_write(cx, buf);
+        let (skipped, rest) = match buf.strip_prefix(CONTINUE) {
+            Some(rest) if !self.responding => (CONTINUE.len(), rest),
+            _ => (0, buf),
         };
         if rest.is_empty() {
             return Poll::Ready(Ok(buf.len()));
         }
-        match Pin::new(&mut self.0).poll_write(cx, rest) {
-            Poll::Ready(Ok(written)) => Poll::Ready(Ok(CONTINUE.len() + written)),
+        match Pin::new(&mut self.inner).poll_write(cx, rest) {
+            Poll::Ready(Ok(written)) => {
+                self.responding = true;
+                Poll::Ready(Ok(skipped + written))
+            }
             other => other,
         }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -64,9 +83,9 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]
-    async fn drops_a_leading_continue_and_keeps_everything_else() {
+    async fn drops_a_continue_only_before_the_response() {
         let (client, server) = tokio::io::duplex(1024);
-        let mut wrapped = NoContinue(server);
+        let mut wrapped = NoContinue::new(server);
         wrapped
             .write_all(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n")
             .await
@@ -80,9 +99,10 @@ mod tests {
         let mut received = String::new();
         let mut client = client;
         client.read_to_string(&mut received).await.expect("read");
+        // Once the response has started, the same bytes pass untouched (a body may hold them).
         assert_eq!(
             received,
-            "HTTP/1.1 200 OK\r\n\r\nbody HTTP/1.1 100 Continue\r\n\r\n"
+            "HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nbody HTTP/1.1 100 Continue\r\n\r\n"
         );
     }
 }

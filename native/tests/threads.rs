@@ -1,0 +1,54 @@
+//! The worker threads are exactly `threads`, never one per core. Alone in its own test binary
+//! (its own process), so no other test's server adds threads while it counts.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use handoff::api::{router, ApiConfig, AppState};
+use handoff::serve::{bind, BindTarget, Server};
+
+#[test]
+fn runs_exactly_the_requested_number_of_worker_threads() {
+    let count_workers = || {
+        std::fs::read_dir("/proc/self/task")
+            .expect("proc")
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|name| name.trim() == "handoff-worker")
+            .count()
+    };
+    let before = count_workers();
+    let bound = bind(&BindTarget::Tcp("127.0.0.1".to_owned(), 0)).expect("bind");
+    let app = router(AppState::new(ApiConfig {
+        base_path: String::new(),
+        body_limit: 0,
+        hash_limit: 0,
+        version: String::new(),
+    }));
+    let server = Server::start(bound, app, 3, false).expect("start");
+    // Each thread names itself once it runs, a moment after the runtime is built.
+    for _ in 0..100 {
+        if count_workers() - before >= 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(count_workers() - before, 3);
+    server.shutdown(Duration::ZERO);
+    let (done, finished) = mpsc::channel();
+    server.on_finished(move || {
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("server finished");
+    server.release_runtime();
+    // Released in the background: the threads end on their own shortly after.
+    for _ in 0..250 {
+        if count_workers() == before {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(count_workers(), before, "the threads stop with the server");
+}
