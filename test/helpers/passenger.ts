@@ -11,22 +11,12 @@
 // so the log file and registry folder must be chowned first, the app gets HOME=/nonexistent, and it
 // only works while every folder down to the app root is world-readable; nothing a test needs.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import {
-  accessSync,
-  closeSync,
-  constants,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-} from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { descendants, isAlive, isPassengerAgent, marksOf, mentioning, readText, signalAll } from './processes';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const INSTALL_SCRIPT = path.join(REPO_ROOT, 'scripts', 'install-system-deps.sh');
@@ -244,12 +234,6 @@ export async function startPassenger(options: PassengerOptions = {}): Promise<Pa
   return { port, logFile, readLog, appPids, stop: () => stop() };
 }
 
-/** What a PID needs to be recognised again: without the start time, a reused pid would look alive. */
-interface ProcessMark {
-  pid: number;
-  startTime: string;
-}
-
 async function stopAll(
   child: ChildProcess,
   exited: Promise<PassengerExit>,
@@ -362,86 +346,6 @@ function findOnPath(command: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Parent pid, state and start time from /proc/<pid>/stat (Linux only, as Passenger's hosts are). */
-function processInfo(pid: number): { ppid: number; state: string; startTime: string } | undefined {
-  const stat = readText(`/proc/${pid}/stat`);
-  // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const [state, ppid] = fields;
-  const startTime = fields[19];
-  if (state === undefined || ppid === undefined || startTime === undefined) return undefined;
-  return { ppid: Number(ppid), state, startTime };
-}
-
-function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const info = processInfo(Number(name));
-    if (!info || info.state === 'Z') continue;
-    const siblings = children.get(info.ppid) ?? [];
-    siblings.push(Number(name));
-    children.set(info.ppid, siblings);
-  }
-  const found: number[] = [];
-  const queue = [root];
-  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
-    for (const child of children.get(pid) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
-function isPassengerAgent(pid: number): boolean {
-  try {
-    return path.basename(readlinkSync(`/proc/${pid}/exe`)) === 'PassengerAgent';
-  } catch {
-    // Gone, or not ours to inspect: either way not an app process of this instance.
-    return true;
-  }
-}
-
-function isAlive(mark: ProcessMark): boolean {
-  const info = processInfo(mark.pid);
-  return info !== undefined && info.state !== 'Z' && info.startTime === mark.startTime;
-}
-
-function marksOf(pids: number[]): ProcessMark[] {
-  return pids.flatMap((pid) => {
-    const startTime = processInfo(pid)?.startTime;
-    return startTime === undefined ? [] : [{ pid, startTime }];
-  });
-}
-
-/** Processes whose command line holds `text` (other users' processes included: argv is public). */
-function mentioning(text: string): number[] {
-  return readdirSync('/proc').flatMap((name) => {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) return [];
-    return readText(`/proc/${name}/cmdline`).includes(text) ? [Number(name)] : [];
-  });
-}
-
-function signalAll(marks: ProcessMark[], signal: NodeJS.Signals): void {
-  for (const mark of marks) {
-    if (!isAlive(mark)) continue;
-    try {
-      process.kill(mark.pid, signal);
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 function tail(text: string, lines: number): string {
