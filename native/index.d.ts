@@ -19,18 +19,20 @@ export declare class NativeServer {
   closed(): Promise<void>
 }
 
+/** A server with its worker threads started and its API built, not yet listening. */
+export declare class PreparedServer {
+  /**
+   * Binds synchronously and starts serving; throws if the socket cannot be bound, or if
+   * this server already listened.
+   */
+  listen(target: ListenTarget): NativeServer
+}
+
 /** Every error code with its HTTP status, as JSON: `[{"code":"not_found","status":404},…]`. */
 export declare function errorCatalogue(): string
 
-/**
- * Binds synchronously and starts serving on the addon's own threads; throws if the socket
- * cannot be bound or the threads cannot be started. A panic becomes a JavaScript exception
- * rather than an abort of the whole process.
- */
-export declare function listen(options: ListenOptions): NativeServer
-
-/** Options of [`listen`]: where to listen (exactly one of `path`, `port`, `fd`) and how to serve. */
-export interface ListenOptions {
+/** Where [`PreparedServer::listen`] listens: exactly one of `path`, `port`, `fd`. */
+export interface ListenTarget {
   /** A Unix socket path to bind; the file must not exist. */
   path?: string
   /** The TCP host, with `port`. @default "127.0.0.1" */
@@ -39,6 +41,22 @@ export interface ListenOptions {
   port?: number
   /** An already listening socket to accept on (duplicated; the original stays open). */
   fd?: number
+  /**
+   * Serving Passenger's socket: trust its `!~passenger-client-address` header for the
+   * request log, and never answer `Expect: 100-continue` with an interim response.
+   */
+  behindPassenger: boolean
+}
+
+/**
+ * Starts the worker threads and builds the API, before anything is bound, so that a host that
+ * refuses threads (a process limit) is known while a fallback can still take over. Throws if
+ * the threads cannot be started. A panic becomes a JavaScript exception, never an abort.
+ */
+export declare function prepare(options: PrepareOptions): PreparedServer
+
+/** Options of [`prepare`]: how to serve. */
+export interface PrepareOptions {
   /** Worker threads. */
   threads: number
   /** Prefix of every route, without a trailing slash; empty for none. */
@@ -49,9 +67,4 @@ export interface ListenOptions {
   hashLimit: number
   /** Version reported by `GET /health`. */
   version: string
-  /**
-   * Serving Passenger's socket: trust its `!~passenger-client-address` header for the
-   * request log, and never answer `Expect: 100-continue` with an interim response.
-   */
-  behindPassenger: boolean
 }

@@ -8,27 +8,21 @@ pub mod api;
 pub mod serve;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use axum::Router;
 use napi::bindgen_prelude::Object;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
+use tokio::runtime::Runtime;
 
 use api::{ApiConfig, AppState};
 use serve::{BindTarget, Server};
 
-/// Options of [`listen`]: where to listen (exactly one of `path`, `port`, `fd`) and how to serve.
+/// Options of [`prepare`]: how to serve.
 #[napi(object)]
-pub struct ListenOptions {
-    /// A Unix socket path to bind; the file must not exist.
-    pub path: Option<String>,
-    /// The TCP host, with `port`. @default "127.0.0.1"
-    pub host: Option<String>,
-    /// A TCP port; 0 picks a free one.
-    pub port: Option<u32>,
-    /// An already listening socket to accept on (duplicated; the original stays open).
-    pub fd: Option<i32>,
+pub struct PrepareOptions {
     /// Worker threads.
     pub threads: u32,
     /// Prefix of every route, without a trailing slash; empty for none.
@@ -39,37 +33,81 @@ pub struct ListenOptions {
     pub hash_limit: i64,
     /// Version reported by `GET /health`.
     pub version: String,
+}
+
+/// Where [`PreparedServer::listen`] listens: exactly one of `path`, `port`, `fd`.
+#[napi(object)]
+pub struct ListenTarget {
+    /// A Unix socket path to bind; the file must not exist.
+    pub path: Option<String>,
+    /// The TCP host, with `port`. @default "127.0.0.1"
+    pub host: Option<String>,
+    /// A TCP port; 0 picks a free one.
+    pub port: Option<u32>,
+    /// An already listening socket to accept on (duplicated; the original stays open).
+    pub fd: Option<i32>,
     /// Serving Passenger's socket: trust its `!~passenger-client-address` header for the
     /// request log, and never answer `Expect: 100-continue` with an interim response.
     pub behind_passenger: bool,
 }
 
-/// A running native server.
+/// A server with its worker threads started and its API built, not yet listening.
 #[napi]
-pub struct NativeServer {
-    server: Arc<Server>,
+pub struct PreparedServer {
+    parts: Mutex<Option<(Runtime, Router)>>,
 }
 
-/// Binds synchronously and starts serving on the addon's own threads; throws if the socket
-/// cannot be bound or the threads cannot be started. A panic becomes a JavaScript exception
-/// rather than an abort of the whole process.
+/// Starts the worker threads and builds the API, before anything is bound, so that a host that
+/// refuses threads (a process limit) is known while a fallback can still take over. Throws if
+/// the threads cannot be started. A panic becomes a JavaScript exception, never an abort.
 #[napi(catch_unwind)]
-pub fn listen(options: ListenOptions) -> Result<NativeServer> {
-    let target = bind_target(&options)?;
+pub fn prepare(options: PrepareOptions) -> Result<PreparedServer> {
     let config = ApiConfig {
         base_path: options.base_path,
         body_limit: to_limit("bodyLimit", options.body_limit)?,
         hash_limit: to_limit("hashLimit", options.hash_limit)?,
         version: options.version,
     };
-    let behind_passenger = options.behind_passenger;
-    let app = serve::log::with_request_log(api::router(AppState::new(config)), behind_passenger);
-    let bound = serve::bind(&target).map_err(|e| io_error(&target, e))?;
-    let server = Server::start(bound, app, options.threads as usize, behind_passenger)
+    let app = api::router(AppState::new(config));
+    let runtime = serve::runtime::build(options.threads as usize)
         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
-    Ok(NativeServer {
-        server: Arc::new(server),
+    Ok(PreparedServer {
+        parts: Mutex::new(Some((runtime, app))),
     })
+}
+
+#[napi]
+impl PreparedServer {
+    /// Binds synchronously and starts serving; throws if the socket cannot be bound, or if
+    /// this server already listened.
+    #[napi(catch_unwind)]
+    pub fn listen(&self, target: ListenTarget) -> Result<NativeServer> {
+        let bind_target = bind_target(&target)?;
+        let (runtime, app) = self
+            .parts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| {
+                Error::new(
+                    Status::GenericFailure,
+                    "this server is already listening".to_owned(),
+                )
+            })?;
+        let app = serve::log::with_request_log(app, target.behind_passenger);
+        let bound = serve::bind(&bind_target).map_err(|e| io_error(&bind_target, e))?;
+        let server = Server::start_on(runtime, bound, app, target.behind_passenger)
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        Ok(NativeServer {
+            server: Arc::new(server),
+        })
+    }
+}
+
+/// A running native server.
+#[napi]
+pub struct NativeServer {
+    server: Arc<Server>,
 }
 
 /// Every error code with its HTTP status, as JSON: `[{"code":"not_found","status":404},…]`.
@@ -123,7 +161,7 @@ impl NativeServer {
     }
 }
 
-fn bind_target(options: &ListenOptions) -> Result<BindTarget> {
+fn bind_target(options: &ListenTarget) -> Result<BindTarget> {
     match (&options.path, options.port, options.fd) {
         (Some(path), None, None) => Ok(BindTarget::Path(PathBuf::from(path))),
         (None, Some(port), None) => {

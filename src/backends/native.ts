@@ -6,6 +6,7 @@ import type { Backend, ListenTarget, RunningServer } from './types';
 
 /** The addon's exports (generated: native/index.d.ts). */
 type Addon = typeof import('../../native/index');
+type PreparedServer = import('../../native/index').PreparedServer;
 
 /** The outcome of loading the addon. */
 export type NativeLoad =
@@ -24,10 +25,24 @@ export function loadNativeBackend(config: Config): NativeLoad {
   } catch (error) {
     return { ok: false, reason: `cannot load ${file}: ${firstLine(error)}` };
   }
-  if (typeof addon.listen !== 'function') {
-    return { ok: false, reason: `${file} is not the passenger-handoff addon (no listen export)` };
+  if (typeof addon.prepare !== 'function') {
+    return { ok: false, reason: `${file} is not the passenger-handoff addon (no prepare export)` };
   }
-  return { ok: true, backend: createNativeBackend(addon, config) };
+  // Threads start here, before anything is bound: a host that refuses them (CloudLinux NPROC,
+  // EAGAIN) is a load failure that `auto` answers with the fallback, not a dead app.
+  let prepared: PreparedServer;
+  try {
+    prepared = addon.prepare({
+      threads: config.threads,
+      basePath: config.basePath,
+      bodyLimit: config.bodyLimit,
+      hashLimit: config.hashLimit,
+      version: config.version,
+    });
+  } catch (error) {
+    return { ok: false, reason: `cannot start the native server: ${firstLine(error)}` };
+  }
+  return { ok: true, backend: createNativeBackend(prepared) };
 }
 
 /** The addon's error catalogue, for the parity test. */
@@ -36,17 +51,12 @@ export function nativeErrorCatalogue(config: Config): unknown {
   return JSON.parse(addon.errorCatalogue());
 }
 
-function createNativeBackend(addon: Addon, config: Config): Backend {
+function createNativeBackend(prepared: PreparedServer): Backend {
   return {
     name: 'native',
     listen(target: ListenTarget): RunningServer {
-      const server = addon.listen({
+      const server = prepared.listen({
         ...toNativeTarget(target),
-        threads: config.threads,
-        basePath: config.basePath,
-        bodyLimit: config.bodyLimit,
-        hashLimit: config.hashLimit,
-        version: config.version,
         behindPassenger: target.kind === 'path' && isUnderPassenger(),
       });
       // Asking for `closed` now is what keeps Node running while only native threads serve.

@@ -19,7 +19,7 @@ for (const backend of BACKENDS) {
       before(async (t) => {
         if (!requireBackend(t as never, backend)) return;
         started = await startBackend(backend, transport, basePath ? { HANDOFF_BASE_PATH: basePath } : {});
-        target = { endpoint: started.endpoint, backend, basePath, version: started.config.version };
+        target = { endpoint: started.endpoint, backend, basePath, version: started.config.version, direct: true };
       });
       after(() => started?.stop());
 

@@ -14,6 +14,9 @@ export interface ContractTarget {
   readonly backend: BackendName;
   readonly basePath: string;
   readonly version: string;
+  /** True when the client talks to the app's own socket; false through a front server such as
+   * Passenger, which owns the client's connection. */
+  readonly direct: boolean;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -187,7 +190,14 @@ export function defineContractTests(target: () => ContractTarget): void {
     assert.equal(reply.bodySent, true);
   });
 
-  it('answers even when it does not read all of a large body', async () => {
+  it('answers even when it does not read all of a large body', async (t) => {
+    if (!target().direct) {
+      // Passenger (6.0.17) closes the client's connection as soon as the app has answered, while
+      // the client may still be sending: whether the client sees the answer or a reset is a
+      // race in Passenger, not in the app.
+      t.skip("through a front server the client's connection is the front server's");
+      return;
+    }
     // The client writes the whole body before reading; the server answers after reading part
     // (or none) of it. The answer must arrive, not a reset connection.
     const pieceSize = 16 * 1024;

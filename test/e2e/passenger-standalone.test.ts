@@ -48,7 +48,13 @@ for (const backend of BACKENDS) {
         // whatever --envvar says), and Standalone has no base URI option.
         const env = { ...TEST_ENV, HANDOFF_BACKEND: backend, ...(basePath ? { HANDOFF_BASE_PATH: basePath } : {}) };
         passenger = await startPassenger({ env, healthPath: `${basePath}/health` });
-        target = { endpoint: { host: '127.0.0.1', port: passenger.port }, backend, basePath, version: VERSION };
+        target = {
+          endpoint: { host: '127.0.0.1', port: passenger.port },
+          backend,
+          basePath,
+          version: VERSION,
+          direct: false,
+        };
       });
       after(async () => {
         if (passenger !== undefined && stopped === undefined) await passenger.stop();

@@ -12,17 +12,13 @@ describe('public exports', () => {
     assert.equal(typeof main.start, 'function');
   });
 
-  it('the native addon exports listen, errorCatalogue and NativeServer', (t) => {
+  it('the native addon exports prepare, errorCatalogue, PreparedServer and NativeServer', (t) => {
     if (!requireBackend(t, 'native')) return;
     const addon = require(loadConfig({}).nativePath) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(addon).sort(), ['NativeServer', 'errorCatalogue', 'listen']);
-    const prototype = (addon.NativeServer as { prototype: object }).prototype;
-    assert.deepEqual(Object.getOwnPropertyNames(prototype).sort(), [
-      'address',
-      'close',
-      'closed',
-      'constructor',
-      'port',
-    ]);
+    assert.deepEqual(Object.keys(addon).sort(), ['NativeServer', 'PreparedServer', 'errorCatalogue', 'prepare']);
+    const methods = (name: string) =>
+      Object.getOwnPropertyNames((addon[name] as { prototype: object }).prototype).sort();
+    assert.deepEqual(methods('PreparedServer'), ['constructor', 'listen']);
+    assert.deepEqual(methods('NativeServer'), ['address', 'close', 'closed', 'constructor', 'port']);
   });
 });

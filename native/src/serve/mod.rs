@@ -5,7 +5,7 @@ mod lingering;
 pub mod listener;
 pub mod log;
 mod no_continue;
-mod runtime;
+pub mod runtime;
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -66,7 +66,17 @@ impl Server {
         threads: usize,
         behind_passenger: bool,
     ) -> io::Result<Self> {
-        let runtime = runtime::build(threads)?;
+        Self::start_on(runtime::build(threads)?, bound, app, behind_passenger)
+    }
+
+    /// Like [`Server::start`], on a runtime built beforehand with [`runtime::build`] (so that a
+    /// failure to start threads is known before anything is bound).
+    pub fn start_on(
+        runtime: Runtime,
+        bound: Bound,
+        app: Router,
+        behind_passenger: bool,
+    ) -> io::Result<Self> {
         let address = bound.address.clone();
         let port = bound.port;
         let listener = {
