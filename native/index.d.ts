@@ -67,4 +67,6 @@ export interface PrepareOptions {
   hashLimit: number
   /** Version reported by `GET /health`. */
   version: string
+  /** Mount the routes that fail on purpose, for tests. @default false */
+  testRoutes?: boolean
 }

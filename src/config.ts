@@ -32,6 +32,8 @@ export interface Config {
   readonly nativePath: string;
   /** The `version` of package.json, reported by `GET /health`. */
   readonly version: string;
+  /** `HANDOFF_TEST_ROUTES=1` mounts routes that fail on purpose (for the tests). @default false */
+  readonly testRoutes: boolean;
 }
 
 /** A variable with a value we do not accept; the message names it and what is accepted. */
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     hashLimit: readInteger(env, 'HANDOFF_HASH_LIMIT', 64 * 1024 * 1024, 0, MAX_SAFE_BYTES),
     nativePath: path.resolve(PACKAGE_ROOT, nonEmpty(env.HANDOFF_NATIVE_PATH) ?? defaultNativePath()),
     version: readVersion(),
+    testRoutes: readFlag(env, 'HANDOFF_TEST_ROUTES'),
   });
 }
 
@@ -94,6 +97,13 @@ function readInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(env[name])}).`);
   }
   return value;
+}
+
+function readFlag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new ConfigError(`${name} must be 1 or 0 (got ${JSON.stringify(env[name])}).`);
 }
 
 function readBasePath(env: NodeJS.ProcessEnv): string {

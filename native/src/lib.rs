@@ -33,6 +33,8 @@ pub struct PrepareOptions {
     pub hash_limit: i64,
     /// Version reported by `GET /health`.
     pub version: String,
+    /// Mount the routes that fail on purpose, for tests. @default false
+    pub test_routes: Option<bool>,
 }
 
 /// Where [`PreparedServer::listen`] listens: exactly one of `path`, `port`, `fd`.
@@ -67,7 +69,9 @@ pub fn prepare(options: PrepareOptions) -> Result<PreparedServer> {
         body_limit: to_limit("bodyLimit", options.body_limit)?,
         hash_limit: to_limit("hashLimit", options.hash_limit)?,
         version: options.version,
+        test_routes: options.test_routes.unwrap_or(false),
     };
+    serve::log::install_panic_hook();
     let app = api::router(AppState::new(config));
     let runtime = serve::runtime::build(options.threads as usize)
         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;

@@ -23,6 +23,7 @@ fn runs_exactly_the_requested_number_of_worker_threads() {
         body_limit: 0,
         hash_limit: 0,
         version: String::new(),
+        test_routes: false,
     }));
     let server = Server::start(bound, app, 3, false).expect("start");
     // Each thread names itself once it runs, a moment after the runtime is built.

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { describeError, log } from '../log';
 import { ApiError, errors } from './errors';
 import { type Route, routes } from './routes';
+import { testRoutes } from './test-routes';
 import type { ApiContext, ApiRequest, ApiResponse, BackendName, Handler } from './types';
 
 /** Settings of an API instance. */
@@ -14,6 +15,7 @@ export interface ApiOptions {
   readonly basePath: string;
   readonly bodyLimit: number;
   readonly hashLimit: number;
+  readonly testRoutes: boolean;
 }
 
 /** A request as the adapters hand it over: method, raw URL and the stream. */
@@ -29,10 +31,12 @@ export function createDispatch(options: ApiOptions): Dispatch {
     version: options.version,
     bodyLimit: options.bodyLimit,
     hashLimit: options.hashLimit,
+    testRoutes: options.testRoutes,
     startedAt: performance.now(),
     counter: { value: 0 },
   };
-  const table = new Map<string, Route>(routes.map((route) => [options.basePath + route.path, route]));
+  const mounted = options.testRoutes ? [...routes, ...testRoutes] : routes;
+  const table = new Map<string, Route>(mounted.map((route) => [options.basePath + route.path, route]));
 
   return async (raw) => {
     // A fragment never belongs to a request target; the native server (the http crate) drops

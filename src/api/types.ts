@@ -22,12 +22,15 @@ export interface ApiRequest {
   readonly willReadBody: () => void;
 }
 
-/** What a handler answers: a status and a JSON value. */
-export interface ApiResponse {
+/** What a handler answers: a status and a JSON value, or a stream sent as it comes (its
+ * `content-type` in `headers`). */
+export type ApiResponse = {
   readonly status: number;
-  readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
-}
+} & (
+  | { readonly body: unknown; readonly stream?: undefined }
+  | { readonly stream: Readable; readonly body?: undefined }
+);
 
 /** Settings and per-process state shared by every handler. */
 export interface ApiContext {
@@ -35,6 +38,7 @@ export interface ApiContext {
   readonly version: string;
   readonly bodyLimit: number;
   readonly hashLimit: number;
+  readonly testRoutes: boolean;
   /** `performance.now()` when the server was prepared, for `uptimeMs`. */
   readonly startedAt: number;
   /** `/counter`: per process (a JavaScript server runs on one thread, so `+=` is atomic). */

@@ -1,11 +1,11 @@
 // The express fallback: a tiny adapter around the shared dispatcher (src/api/dispatch.ts).
 import { createServer } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import express from 'express';
 import { createDispatch } from '../api/dispatch';
-import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import type { Config } from '../config';
 import { describeError, log } from '../log';
-import { listenNodeServer, logRequest, responseHeaders, toRawRequest } from './node-server';
+import { listenNodeServer, logRequest, responseHeaders, responsePayload, toRawRequest } from './node-server';
 import type { Backend } from './types';
 
 /** Builds the express app; `listen` only has to bind. */
@@ -21,7 +21,10 @@ export function createExpressBackend(config: Config): Backend {
     logRequest('express', req, res);
     dispatch(toRawRequest(req, res))
       .then((response) => {
-        res.status(response.status).set(responseHeaders(response, JSON_CONTENT_TYPE)).send(toJsonBuffer(response.body));
+        res.status(response.status).set(responseHeaders(response));
+        const payload = responsePayload('express', req, response);
+        if (Buffer.isBuffer(payload)) res.send(payload);
+        else pipeline(payload, res).catch(() => {}); // logged by responsePayload; res is destroyed
       })
       .catch((error: unknown) => {
         // dispatch never rejects; if writing fails the client has gone.

@@ -6,7 +6,7 @@ import { errors } from '../api/errors';
 import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import type { Config } from '../config';
 import { describeError, log } from '../log';
-import { listenNodeServer, logRequest, responseHeaders, toRawRequest } from './node-server';
+import { listenNodeServer, logRequest, responseHeaders, responsePayload, toRawRequest } from './node-server';
 import type { Backend } from './types';
 
 /** Builds the fastify app and waits for `ready()`, so that `listen` only has to bind. */
@@ -35,8 +35,8 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
     const response = await dispatch(toRawRequest(request.raw, reply.raw, body));
     return reply
       .code(response.status)
-      .headers(responseHeaders(response, JSON_CONTENT_TYPE))
-      .send(toJsonBuffer(response.body));
+      .headers(responseHeaders(response))
+      .send(responsePayload('fastify', request.raw, response));
   }
   app.route({ method: app.supportedMethods, url: '*', handler: handle });
   app.setNotFoundHandler(handle);

@@ -38,6 +38,7 @@ export function loadNativeBackend(config: Config): NativeLoad {
       bodyLimit: config.bodyLimit,
       hashLimit: config.hashLimit,
       version: config.version,
+      testRoutes: config.testRoutes,
     });
   } catch (error) {
     return { ok: false, reason: `cannot start the native server: ${firstLine(error)}` };

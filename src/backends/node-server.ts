@@ -2,7 +2,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import type { RawRequest } from '../api/dispatch';
+import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import type { ApiResponse, BackendName } from '../api/types';
 import { formatRequestLine, log } from '../log';
 import { isUnderPassenger } from './native';
@@ -116,7 +118,17 @@ export function toRawRequest(req: IncomingMessage, res: ServerResponse, body = r
   return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, willReadBody };
 }
 
-/** Headers of an API response, content type included. */
-export function responseHeaders(response: ApiResponse, contentType: string): Record<string, string> {
-  return { ...response.headers, 'content-type': contentType };
+/** Headers of an API response: JSON's content type unless a stream brings its own. */
+export function responseHeaders(response: ApiResponse): Record<string, string> {
+  return { 'content-type': JSON_CONTENT_TYPE, ...response.headers };
+}
+
+/** The payload to send: the JSON bytes, or the stream, whose failure mid-way is logged and
+ * ends the response early (the status is already out), as the native server does. */
+export function responsePayload(backend: BackendName, req: IncomingMessage, response: ApiResponse): Buffer | Readable {
+  if (response.stream === undefined) return toJsonBuffer(response.body);
+  response.stream.once('error', (error: Error) => {
+    log(backend, `response body of ${req.method} ${req.url?.split('?', 1)[0]} failed: ${error.message}`);
+  });
+  return response.stream;
 }

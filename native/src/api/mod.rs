@@ -10,6 +10,7 @@ mod health;
 mod hello;
 mod json;
 pub mod state;
+mod test_routes;
 
 use std::any::Any;
 
@@ -24,7 +25,7 @@ pub use state::{ApiConfig, AppState};
 pub fn router(state: AppState) -> Router {
     let base = state.config.base_path.clone();
     let at = |path: &str| format!("{base}{path}");
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route(&at("/health"), get(health::health_get))
         .route(&at("/hello"), get(hello::hello_get))
         .route(&at("/echo"), post(echo::echo_post))
@@ -32,7 +33,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             &at("/counter"),
             get(counter::counter_get).post(counter::counter_post),
-        )
+        );
+    if state.config.test_routes {
+        routes = routes
+            .route(&at("/__test/panic"), get(test_routes::panic_get))
+            .route(
+                &at("/__test/panic-in-body"),
+                get(test_routes::panic_in_body_get),
+            );
+    }
+    let routes = routes
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .with_state(state);
@@ -45,15 +55,9 @@ pub fn catch_panics(routes: Router) -> Router {
     routes.layer(CatchPanicLayer::custom(panic_to_500))
 }
 
-/// Turns a panic in a handler into a 500 and logs what panicked.
-fn panic_to_500(panic: Box<dyn Any + Send + 'static>) -> axum::response::Response {
+/// Turns a panic in a handler into a 500 (the panic hook has logged it with its route).
+fn panic_to_500(_panic: Box<dyn Any + Send + 'static>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned());
-    crate::serve::log::log_line(&format!("handler panicked: {what}"));
     AppError::Internal.into_response()
 }
 

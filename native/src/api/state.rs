@@ -15,6 +15,8 @@ pub struct ApiConfig {
     pub hash_limit: u64,
     /// The package version reported by `GET /health`.
     pub version: String,
+    /// Mount the routes that fail on purpose (`HANDOFF_TEST_ROUTES=1`); never by default.
+    pub test_routes: bool,
 }
 
 /// Shared state of one server: cheap to clone, the same for every worker thread.

@@ -13,6 +13,7 @@ fn app(base_path: &str) -> Router {
         body_limit: 64,
         hash_limit: 1024,
         version: "9.9.9".to_owned(),
+        test_routes: false,
     }))
 }
 
@@ -149,6 +150,7 @@ async fn echo_allows_nesting_to_127_levels_only() {
         body_limit: 4096,
         hash_limit: 0,
         version: String::new(),
+        test_routes: false,
     }));
     assert_eq!(
         send(&router, post("/echo", "application/json", nested(127)))

@@ -16,6 +16,35 @@ pub fn log_line(message: &str) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+tokio::task_local! {
+    /// `<method> <path>` of the request a task is serving, for the panic log line.
+    static ROUTE: String;
+}
+
+/// Replaces Rust's default panic message (several lines, no component) with one `[native]`
+/// line that names the request being served when there is one. Installed once; the addon is
+/// the only Rust code in the process.
+pub fn install_panic_hook() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let what = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            let place = info
+                .location()
+                .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+            let route = ROUTE
+                .try_with(Clone::clone)
+                .unwrap_or_else(|_| "a connection".to_owned());
+            log_line(&format!("panic while serving {route}: {what}{place}"));
+        }));
+    });
+}
+
 /// Formats the request-log message: `<client> <method> <path> <status> <ms>ms`.
 pub fn request_line(client: &str, method: &str, path: &str, status: u16, took: Duration) -> String {
     let ms = took.as_secs_f64() * 1000.0;
@@ -36,7 +65,9 @@ pub async fn log_requests(
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let client = client_address(&request, trust_passenger);
-    let response = next.run(request).await;
+    let response = ROUTE
+        .scope(format!("{method} {path}"), next.run(request))
+        .await;
     log_line(&request_line(
         &client,
         &method,
