@@ -18,6 +18,9 @@ export interface Config {
   readonly port: number;
   /** `HANDOFF_SOCKET`: serve on this Unix socket instead of TCP (ignored under Passenger). */
   readonly socketPath: string | undefined;
+  /** `LSNODE_SOCKET`, set by LiteSpeed's loader (lsnode.js): the path of the socket it passes
+   * on descriptor 0, only named in the log. @default undefined (the log then says `fd 0`) */
+  readonly liteSpeedSocket: string | undefined;
   /** `HANDOFF_THREADS`: native worker threads. @default 2 */
   readonly threads: number;
   /** `HANDOFF_SHUTDOWN_TIMEOUT_MS`: how long in-flight requests may run on shutdown. @default 10000 */
@@ -54,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
     port: readInteger(env, 'PORT', 3000, 0, 65535),
     socketPath: socket === undefined ? undefined : path.resolve(socket),
+    liteSpeedSocket: nonEmpty(env.LSNODE_SOCKET),
     threads: readInteger(env, 'HANDOFF_THREADS', 2, 1, 64),
     shutdownTimeoutMs: readInteger(env, 'HANDOFF_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     basePath: readBasePath(env),

@@ -3,6 +3,7 @@ import { prepareBackend } from './backends';
 import type { RunningServer } from './backends/types';
 import { type Config, ConfigError, loadConfig } from './config';
 import { describeError, log } from './log';
+import { findLiteSpeed, listenUnderLiteSpeed } from './targets/litespeed';
 import { findPassenger, listenUnderPassenger, type PhusionPassenger } from './targets/passenger';
 import { prepareSocketPath } from './targets/socket';
 
@@ -39,6 +40,8 @@ async function listen(
   passenger: PhusionPassenger | undefined,
 ): Promise<RunningServer> {
   if (passenger) return listenUnderPassenger(passenger, backend);
+  const liteSpeed = findLiteSpeed();
+  if (liteSpeed) return listenUnderLiteSpeed(liteSpeed, backend, config.liteSpeedSocket);
   if (config.socketPath !== undefined) {
     await prepareSocketPath(config.socketPath);
     return backend.listen({ kind: 'path', path: config.socketPath });
@@ -72,6 +75,12 @@ function handleShutdown(config: Config, server: RunningServer, passenger: Phusio
   process.on('SIGINT', () => stop('SIGINT'));
   // With a listener here, Passenger's loader leaves the exit to us (HOSTING.md, shutdown).
   passenger?.on('exit', () => stop('Passenger asked the app to exit'));
+  // LiteSpeed stops an app with SIGTERM and, right after it, SIGUSR1 (killProcess in
+  // litespeedtech/openlitespeed src/extensions/localworker.cpp). Node's default for SIGUSR1
+  // opens its inspector on 127.0.0.1:9229, where any local user of a shared host could run
+  // code as this app; a listener prevents that. The SIGTERM does the stop: the kernel may
+  // deliver the two in either order, so SIGUSR1 must not count as a first (or second) signal.
+  if (findLiteSpeed()) process.on('SIGUSR1', () => log('main', 'SIGUSR1 ignored (LiteSpeed sends it with SIGTERM)'));
   server.closed.then(() => {
     if (!stopping) {
       log('main', 'the server stopped by itself');
