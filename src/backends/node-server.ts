@@ -1,6 +1,6 @@
 // Listening and closing for the JavaScript backends (a plain node:http server underneath).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { RawRequest } from '../api/dispatch';
@@ -17,6 +17,21 @@ export function listenNodeServer(server: Server, target: ListenTarget, onClose: 
   // does not, and the request's `willReadBody` sends the 100 only when a handler reads the body,
   // as the native server (hyper) does. So a body refused unread is never sent.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
+  // A response that closes the connection (a 413) can be written while the client is still
+  // sending its body. Node then closes the socket as soon as the response is out, unread body
+  // and all: the kernel resets the connection and the client's next write fails (EPIPE) before
+  // it reads the answer. Linger instead, as nginx does and as the native server does
+  // (native/src/serve/lingering.rs): end our side, keep reading and dropping what comes, until
+  // the client closes or 2 s pass. Node calls destroySoon() for exactly this close.
+  server.on('connection', (socket: Socket) => {
+    socket.destroySoon = function lingeringClose(this: Socket) {
+      this.end();
+      this.resume(); // read and drop what is left, even once the HTTP parser has let go
+      const timer = setTimeout(() => this.destroy(), 2_000); // 2 seconds
+      timer.unref();
+      this.once('close', () => clearTimeout(timer));
+    };
+  });
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -54,7 +54,7 @@ for (const backend of BACKENDS) {
       if (!requireBackend(t as never, backend)) return;
       app = startUnderLsnode({ HANDOFF_BACKEND: backend });
       await app.waitForLine(/^\[main\] serving with /);
-      target = { endpoint: { socketPath: app.socketPath }, backend, basePath: '', version: VERSION };
+      target = { endpoint: { socketPath: app.socketPath }, backend, basePath: '', version: VERSION, direct: true };
     });
     after(() => app?.kill());
 
