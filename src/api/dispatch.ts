@@ -42,7 +42,7 @@ export function createDispatch(options: ApiOptions): Dispatch {
     // A fragment never belongs to a request target; the native server (the http crate) drops
     // it, so this does too.
     const hash = raw.url.indexOf('#');
-    const url = hash === -1 ? raw.url : raw.url.slice(0, hash);
+    const url = originForm(hash === -1 ? raw.url : raw.url.slice(0, hash));
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
@@ -54,6 +54,15 @@ export function createDispatch(options: ApiOptions): Dispatch {
       return toErrorResponse(error, options.backend, request);
     }
   };
+}
+
+/** `http://host/p?q` → `/p?q`: servers must accept the absolute form (RFC 9112 section 3.2.2),
+ * and the native server (the http crate) reduces it so. */
+function originForm(url: string): string {
+  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  if (absolute === null) return url;
+  const rest = url.slice(absolute[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 function findHandler(route: Route | undefined, method: string): Handler {

@@ -10,6 +10,7 @@ export const ERROR_CATALOGUE = [
   { code: 'invalid_json', status: 400 },
   { code: 'payload_too_large', status: 413 },
   { code: 'body_read_failed', status: 400 },
+  { code: 'bad_request', status: 400 },
   { code: 'internal_error', status: 500 },
 ] as const;
 
@@ -58,5 +59,7 @@ export const errors = {
       connection: 'close',
     }),
   bodyReadFailed: () => new ApiError('body_read_failed', 'The request body could not be read.'),
+  // Node refuses these requests itself, with a bare 400; the native server answers with this.
+  badRequest: () => new ApiError('bad_request', 'The request is malformed.', { connection: 'close' }),
   internal: () => new ApiError('internal_error', 'Internal server error.'),
 };

@@ -1,11 +1,17 @@
 // The express fallback: a tiny adapter around the shared dispatcher (src/api/dispatch.ts).
-import { createServer } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import express from 'express';
 import { createDispatch } from '../api/dispatch';
 import type { Config } from '../config';
 import { describeError, log } from '../log';
-import { listenNodeServer, logRequest, responseHeaders, responsePayload, toRawRequest } from './node-server';
+import {
+  createNodeServer,
+  listenNodeServer,
+  logRequest,
+  responseHeaders,
+  responsePayload,
+  toRawRequest,
+} from './node-server';
 import type { Backend } from './types';
 
 /** Builds the express app; `listen` only has to bind. */
@@ -33,6 +39,6 @@ export function createExpressBackend(config: Config): Backend {
   });
   return {
     name: 'express',
-    listen: (target) => listenNodeServer(createServer(app), target, async () => {}),
+    listen: (target) => listenNodeServer(createNodeServer(app), target, async () => {}),
   };
 }

@@ -6,7 +6,15 @@ import { errors } from '../api/errors';
 import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import type { Config } from '../config';
 import { describeError, log } from '../log';
-import { listenNodeServer, logRequest, responseHeaders, responsePayload, toRawRequest } from './node-server';
+import {
+  answerClientError,
+  createNodeServer,
+  listenNodeServer,
+  logRequest,
+  responseHeaders,
+  responsePayload,
+  toRawRequest,
+} from './node-server';
 import type { Backend } from './types';
 
 /** Builds the fastify app and waits for `ready()`, so that `listen` only has to bind. */
@@ -14,6 +22,8 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
   const dispatch = createDispatch({ ...config, backend: 'fastify' });
   const app = Fastify({
     logger: false,
+    serverFactory: (handler) => createNodeServer(handler),
+    clientErrorHandler: answerClientError,
     // Routing happens in the dispatcher on the raw path, exactly as the native router does it.
     exposeHeadRoutes: false,
     // Requests on kept-alive connections during shutdown are still served, as natively.

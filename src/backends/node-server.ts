@@ -1,14 +1,40 @@
 // Listening and closing for the JavaScript backends (a plain node:http server underneath).
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { RawRequest } from '../api/dispatch';
 import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import type { ApiResponse, BackendName } from '../api/types';
 import { formatRequestLine, log } from '../log';
 import { isUnderPassenger } from './native';
 import type { ListenTarget, RunningServer } from './types';
+
+/** Largest request head (request line and headers), in bytes: 431 beyond, as natively
+ * (native/src/serve/mod.rs MAX_HEADER_BYTES). */
+export const MAX_HEADER_BYTES = 64 * 1024; // 64 KiB
+
+/** The node:http server under both JavaScript backends, with the limits they share. */
+export function createNodeServer(handler?: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  return createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handler);
+}
+
+/** A request that cannot be parsed never reaches the API: answer with a bare status line and
+ * close, as Node does by default and as the native server (hyper) does. fastify would send a
+ * JSON body of its own shape instead. */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? '431 Request Header Fields Too Large'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
 
 /** Binds `server` to `target`. The bind itself happens before this returns (for a path or an
  * IP address), which is what the Passenger handoff needs; errors arrive through `listening`. */

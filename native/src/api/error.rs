@@ -26,6 +26,8 @@ pub enum AppError {
     PayloadTooLarge(u64),
     /// The request body could not be read (the client went away or sent a broken body).
     BodyReadFailed,
+    /// The request is incomplete in a way HTTP/1.1 says to refuse (no `Host`).
+    BadRequest,
     /// Anything else: the details go to the log, never to the client.
     Internal,
 }
@@ -70,6 +72,10 @@ pub const CATALOGUE: &[CatalogueEntry] = &[
         status: 400,
     },
     CatalogueEntry {
+        code: "bad_request",
+        status: 400,
+    },
+    CatalogueEntry {
         code: "internal_error",
         status: 500,
     },
@@ -86,6 +92,7 @@ impl AppError {
             Self::InvalidJson => "invalid_json",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::BodyReadFailed => "body_read_failed",
+            Self::BadRequest => "bad_request",
             Self::Internal => "internal_error",
         }
     }
@@ -95,7 +102,9 @@ impl AppError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InvalidName | Self::InvalidJson | Self::BodyReadFailed => StatusCode::BAD_REQUEST,
+            Self::InvalidName | Self::InvalidJson | Self::BodyReadFailed | Self::BadRequest => {
+                StatusCode::BAD_REQUEST
+            }
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -118,6 +127,7 @@ impl AppError {
                 format!("The request body is larger than the limit of {limit} bytes.")
             }
             Self::BodyReadFailed => "The request body could not be read.".to_owned(),
+            Self::BadRequest => "The request is malformed.".to_owned(),
             Self::Internal => "Internal server error.".to_owned(),
         }
     }
@@ -127,9 +137,9 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code(), "message": self.message() } });
         let mut response = json_response(self.status(), &body);
-        if matches!(self, Self::PayloadTooLarge(_)) {
-            // The rest of an oversized body is never read: tell the client not to send it on
-            // this connection.
+        if matches!(self, Self::PayloadTooLarge(_) | Self::BadRequest) {
+            // The rest of the body is never read (or its framing cannot be trusted): this
+            // connection cannot carry another request.
             response
                 .headers_mut()
                 .insert("connection", HeaderValue::from_static("close"));
@@ -159,6 +169,7 @@ mod tests {
             AppError::InvalidJson,
             AppError::PayloadTooLarge(1),
             AppError::BodyReadFailed,
+            AppError::BadRequest,
             AppError::Internal,
         ];
         assert_eq!(all.len(), CATALOGUE.len());

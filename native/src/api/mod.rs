@@ -5,6 +5,7 @@ mod body;
 mod counter;
 mod echo;
 pub mod error;
+mod framing;
 mod hash;
 mod health;
 mod hello;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
     let routes = routes
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(framing::reject_hostless))
         .with_state(state);
     catch_panics(routes)
 }

@@ -42,11 +42,15 @@ async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Option<Strin
 }
 
 fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).expect("request")
+    Request::get(uri)
+        .header(header::HOST, "x")
+        .body(Body::empty())
+        .expect("request")
 }
 
 fn post(uri: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
     Request::post(uri)
+        .header(header::HOST, "x")
         .header(header::CONTENT_TYPE, content_type)
         .body(body.into())
         .expect("request")
@@ -254,4 +258,16 @@ async fn a_panicking_handler_answers_500_and_the_next_request_is_served() {
     assert_eq!(error_code(&body), "internal_error");
     let response = app.oneshot(get("/ok")).await.expect("infallible");
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn refuses_an_http11_request_without_host() {
+    let hostless = Request::get("/health")
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = send(&app(""), hostless).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
 }

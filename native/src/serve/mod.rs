@@ -31,6 +31,9 @@ use no_continue::NoContinue;
 /// descriptor table does not spin a core.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 
+/// Largest request head (request line and headers), in bytes; the fallback uses the same.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024; // 64 KiB
+
 type Callback = Box<dyn FnOnce() + Send + 'static>;
 
 /// Where a server is in its life.
@@ -210,6 +213,8 @@ where
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
+        // The largest request head accepted (431 beyond), as Node's maxHeaderSize.
+        .max_header_size(MAX_HEADER_BYTES)
         .serve_connection(TokioIo::new(stream), service);
     let connection = graceful.watch(connection);
     tokio::spawn(async move {
