@@ -69,4 +69,10 @@ export interface PrepareOptions {
   version: string
   /** Mount the routes that fail on purpose, for tests. @default false */
   testRoutes?: boolean
+  /** Milliseconds a client may take to send the request head. @default 10000 */
+  headerTimeoutMs?: number
+  /** Milliseconds a request body may take to arrive. @default 60000 */
+  requestTimeoutMs?: number
+  /** Connections served at once; more are closed at once. @default 1024 */
+  maxConnections?: number
 }

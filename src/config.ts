@@ -35,6 +35,14 @@ export interface Config {
   readonly nativePath: string;
   /** The `version` of package.json, reported by `GET /health`. */
   readonly version: string;
+  /** `HANDOFF_HEADER_TIMEOUT_MS`: how long a client may take to send the request head. @default 10000 */
+  readonly headerTimeoutMs: number;
+  /** `HANDOFF_REQUEST_TIMEOUT_MS`: how long a request body may take to arrive. @default 60000 */
+  readonly requestTimeoutMs: number;
+  /** `HANDOFF_MAX_CONNECTIONS`: connections served at once; more are closed. @default 1024 */
+  readonly maxConnections: number;
+  /** `HANDOFF_SOCKET_MODE`: octal permissions of the HANDOFF_SOCKET file (e.g. 660). @default umask's */
+  readonly socketMode: number | undefined;
   /** `HANDOFF_TEST_ROUTES=1` mounts routes that fail on purpose (for the tests). @default false */
   readonly testRoutes: boolean;
 }
@@ -52,6 +60,8 @@ const MAX_SAFE_BYTES = Number.MAX_SAFE_INTEGER;
 /** Reads and validates `env` (normally `process.env`). Throws ConfigError on a bad value. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const socket = nonEmpty(env.HANDOFF_SOCKET);
+  const headerTimeoutMs = readInteger(env, 'HANDOFF_HEADER_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = readInteger(env, 'HANDOFF_REQUEST_TIMEOUT_MS', 60_000, 100, 3_600_000);
   return Object.freeze({
     backend: readBackend(env.HANDOFF_BACKEND),
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
@@ -66,6 +76,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     nativePath: path.resolve(PACKAGE_ROOT, nonEmpty(env.HANDOFF_NATIVE_PATH) ?? defaultNativePath()),
     version: readVersion(),
     testRoutes: readFlag(env, 'HANDOFF_TEST_ROUTES'),
+    headerTimeoutMs,
+    requestTimeoutMs,
+    maxConnections: readInteger(env, 'HANDOFF_MAX_CONNECTIONS', 1024, 1, 1_000_000),
+    socketMode: readMode(env, 'HANDOFF_SOCKET_MODE'),
   });
 }
 
@@ -101,6 +115,15 @@ function readInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(env[name])}).`);
   }
   return value;
+}
+
+function readMode(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  if (!/^0?[0-7]{3}$/.test(raw)) {
+    throw new ConfigError(`${name} must be octal permissions such as 660 or 0600 (got ${JSON.stringify(env[name])}).`);
+  }
+  return Number.parseInt(raw, 8);
 }
 
 function readFlag(env: NodeJS.ProcessEnv, name: string): boolean {

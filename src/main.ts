@@ -1,4 +1,5 @@
 // start(): config → prepare the backend → decide where to listen → bind → lifecycle.
+import { chmodSync } from 'node:fs';
 import { prepareBackend } from './backends';
 import type { RunningServer } from './backends/types';
 import { type Config, ConfigError, loadConfig } from './config';
@@ -30,8 +31,9 @@ async function run(config: Config): Promise<void> {
   const passenger = findPassenger();
   const server = await listen(config, backend, passenger);
   await server.listening;
-  log('main', `serving with ${backend.name} on ${server.address}`);
+  // Signal handlers first: whoever reads the next line as "ready" may stop us right away.
   handleShutdown(config, server, passenger);
+  log('main', `serving with ${backend.name} on ${server.address}`);
 }
 
 async function listen(
@@ -44,7 +46,10 @@ async function listen(
   if (liteSpeed) return listenUnderLiteSpeed(liteSpeed, backend, config.liteSpeedSocket);
   if (config.socketPath !== undefined) {
     await prepareSocketPath(config.socketPath);
-    return backend.listen({ kind: 'path', path: config.socketPath });
+    const server = backend.listen({ kind: 'path', path: config.socketPath });
+    await server.listening;
+    if (config.socketMode !== undefined) chmodSync(config.socketPath, config.socketMode);
+    return server;
   }
   return backend.listen({ kind: 'tcp', host: config.host, port: config.port });
 }

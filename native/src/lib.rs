@@ -18,7 +18,7 @@ use napi_derive::napi;
 use tokio::runtime::Runtime;
 
 use api::{ApiConfig, AppState};
-use serve::{BindTarget, Server};
+use serve::{BindTarget, ServeOptions, Server};
 
 /// Options of [`prepare`]: how to serve.
 #[napi(object)]
@@ -35,6 +35,12 @@ pub struct PrepareOptions {
     pub version: String,
     /// Mount the routes that fail on purpose, for tests. @default false
     pub test_routes: Option<bool>,
+    /// Milliseconds a client may take to send the request head. @default 10000
+    pub header_timeout_ms: Option<u32>,
+    /// Milliseconds a request body may take to arrive. @default 60000
+    pub request_timeout_ms: Option<u32>,
+    /// Connections served at once; more are closed at once. @default 1024
+    pub max_connections: Option<u32>,
 }
 
 /// Where [`PreparedServer::listen`] listens: exactly one of `path`, `port`, `fd`.
@@ -57,6 +63,7 @@ pub struct ListenTarget {
 #[napi]
 pub struct PreparedServer {
     parts: Mutex<Option<(Runtime, Router)>>,
+    options: ServeOptions,
 }
 
 /// Starts the worker threads and builds the API, before anything is bound, so that a host that
@@ -69,7 +76,22 @@ pub fn prepare(options: PrepareOptions) -> Result<PreparedServer> {
         body_limit: to_limit("bodyLimit", options.body_limit)?,
         hash_limit: to_limit("hashLimit", options.hash_limit)?,
         version: options.version,
+        request_timeout: Duration::from_millis(u64::from(
+            options.request_timeout_ms.unwrap_or(60_000),
+        )),
         test_routes: options.test_routes.unwrap_or(false),
+    };
+    let defaults = ServeOptions::default();
+    let serve_options = ServeOptions {
+        behind_passenger: false,
+        header_timeout: options
+            .header_timeout_ms
+            .map_or(defaults.header_timeout, |ms| {
+                Duration::from_millis(u64::from(ms))
+            }),
+        max_connections: options
+            .max_connections
+            .map_or(defaults.max_connections, |n| n as usize),
     };
     serve::log::install_panic_hook();
     let app = api::router(AppState::new(config));
@@ -77,6 +99,7 @@ pub fn prepare(options: PrepareOptions) -> Result<PreparedServer> {
         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
     Ok(PreparedServer {
         parts: Mutex::new(Some((runtime, app))),
+        options: serve_options,
     })
 }
 
@@ -100,7 +123,11 @@ impl PreparedServer {
             })?;
         let app = serve::log::with_request_log(app, target.behind_passenger);
         let bound = serve::bind(&bind_target).map_err(|e| io_error(&bind_target, e))?;
-        let server = Server::start_on(runtime, bound, app, target.behind_passenger)
+        let options = ServeOptions {
+            behind_passenger: target.behind_passenger,
+            ..self.options
+        };
+        let server = Server::start_with(runtime, bound, app, options)
             .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
         Ok(NativeServer {
             server: Arc::new(server),

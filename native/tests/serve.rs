@@ -17,6 +17,7 @@ fn app() -> axum::Router {
         body_limit: 1024,
         hash_limit: 1024,
         version: "1.2.3".to_owned(),
+        request_timeout: std::time::Duration::from_secs(60),
         test_routes: false,
     }))
 }

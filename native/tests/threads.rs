@@ -23,6 +23,7 @@ fn runs_exactly_the_requested_number_of_worker_threads() {
         body_limit: 0,
         hash_limit: 0,
         version: String::new(),
+        request_timeout: std::time::Duration::from_secs(60),
         test_routes: false,
     }));
     let server = Server::start(bound, app, 3, false).expect("start");

@@ -15,19 +15,39 @@ export function checkDeclaredLength(headers: IncomingHttpHeaders, limit: number)
   }
 }
 
-/** Calls `onChunk` for each chunk of the body, failing with 413 once it passes `limit` bytes.
- * A declared length over the limit is refused before anything is read. */
+/** How much of a body may arrive, and how fast. */
+export interface BodyLimits {
+  readonly bytes: number;
+  /** Milliseconds at most, from the first read. */
+  readonly timeMs: number;
+}
+
+/** Calls `onChunk` for each chunk of the body, failing with 413 once it passes `limits.bytes`
+ * and with 408 once it takes longer than `limits.timeMs`. A declared length over the limit is
+ * refused before anything is read. */
 export async function streamLimited(
   request: ApiRequest,
-  limit: number,
+  limits: BodyLimits,
   onChunk: (chunk: Buffer) => void,
 ): Promise<number> {
+  const limit = limits.bytes;
   checkDeclaredLength(request.headers, limit);
   request.willReadBody();
+  // A client trickling its body (or stalling) gets a 408, as natively. Reading stops, the
+  // stream is left alone (destroying it would destroy the socket before the 408 is written).
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(errors.requestTimeout()), limits.timeMs);
+  });
+  const chunks = request.body[Symbol.asyncIterator]();
   let total = 0;
   try {
-    for await (const chunk of request.body) {
-      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    for (;;) {
+      const next = chunks.next();
+      next.catch(() => {}); // still pending when the deadline wins; its end does not matter then
+      const { value, done } = await Promise.race([next, expired]);
+      if (done) break;
+      const buffer = typeof value === 'string' ? Buffer.from(value) : (value as Buffer);
       total += buffer.length;
       if (total > limit) throw errors.payloadTooLarge(limit);
       onChunk(buffer);
@@ -35,14 +55,16 @@ export async function streamLimited(
   } catch (error) {
     if (error instanceof Error && error.name === 'ApiError') throw error;
     throw errors.bodyReadFailed();
+  } finally {
+    clearTimeout(timer);
   }
   return total;
 }
 
 /** Reads the whole body, failing with 413 once it passes `limit` bytes. */
-export async function readLimited(request: ApiRequest, limit: number): Promise<Buffer> {
+export async function readLimited(request: ApiRequest, limits: BodyLimits): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await streamLimited(request, limit, (chunk) => chunks.push(chunk));
+  await streamLimited(request, limits, (chunk) => chunks.push(chunk));
   return Buffer.concat(chunks);
 }
 

@@ -16,6 +16,7 @@ export interface ApiOptions {
   readonly bodyLimit: number;
   readonly hashLimit: number;
   readonly testRoutes: boolean;
+  readonly requestTimeoutMs: number;
 }
 
 /** A request as the adapters hand it over: method, raw URL and the stream. */
@@ -32,6 +33,7 @@ export function createDispatch(options: ApiOptions): Dispatch {
     bodyLimit: options.bodyLimit,
     hashLimit: options.hashLimit,
     testRoutes: options.testRoutes,
+    requestTimeoutMs: options.requestTimeoutMs,
     startedAt: performance.now(),
     counter: { value: 0 },
   };

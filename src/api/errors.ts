@@ -11,6 +11,7 @@ export const ERROR_CATALOGUE = [
   { code: 'payload_too_large', status: 413 },
   { code: 'body_read_failed', status: 400 },
   { code: 'bad_request', status: 400 },
+  { code: 'request_timeout', status: 408 },
   { code: 'internal_error', status: 500 },
 ] as const;
 
@@ -61,5 +62,7 @@ export const errors = {
   bodyReadFailed: () => new ApiError('body_read_failed', 'The request body could not be read.'),
   // Node refuses these requests itself, with a bare 400; the native server answers with this.
   badRequest: () => new ApiError('bad_request', 'The request is malformed.', { connection: 'close' }),
+  requestTimeout: () =>
+    new ApiError('request_timeout', 'The request body took too long to arrive.', { connection: 'close' }),
   internal: () => new ApiError('internal_error', 'Internal server error.'),
 };

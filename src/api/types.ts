@@ -39,6 +39,8 @@ export interface ApiContext {
   readonly bodyLimit: number;
   readonly hashLimit: number;
   readonly testRoutes: boolean;
+  /** How long a request body may take to arrive, in milliseconds. */
+  readonly requestTimeoutMs: number;
   /** `performance.now()` when the server was prepared, for `uptimeMs`. */
   readonly startedAt: number;
   /** `/counter`: per process (a JavaScript server runs on one thread, so `+=` is atomic). */

@@ -39,6 +39,6 @@ export function createExpressBackend(config: Config): Backend {
   });
   return {
     name: 'express',
-    listen: (target) => listenNodeServer(createNodeServer(app), target, async () => {}),
+    listen: (target) => listenNodeServer(createNodeServer(config, app), target, async () => {}),
   };
 }

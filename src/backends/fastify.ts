@@ -22,7 +22,7 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
   const dispatch = createDispatch({ ...config, backend: 'fastify' });
   const app = Fastify({
     logger: false,
-    serverFactory: (handler) => createNodeServer(handler),
+    serverFactory: (handler) => createNodeServer(config, handler),
     clientErrorHandler: answerClientError,
     // Routing happens in the dispatcher on the raw path, exactly as the native router does it.
     exposeHeadRoutes: false,

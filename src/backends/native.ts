@@ -39,6 +39,9 @@ export function loadNativeBackend(config: Config): NativeLoad {
       hashLimit: config.hashLimit,
       version: config.version,
       testRoutes: config.testRoutes,
+      headerTimeoutMs: config.headerTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxConnections: config.maxConnections,
     });
   } catch (error) {
     return { ok: false, reason: `cannot start the native server: ${firstLine(error)}` };

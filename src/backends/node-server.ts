@@ -6,6 +6,7 @@ import type { Duplex, Readable } from 'node:stream';
 import type { RawRequest } from '../api/dispatch';
 import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import type { ApiResponse, BackendName } from '../api/types';
+import type { Config } from '../config';
 import { formatRequestLine, log } from '../log';
 import { isUnderPassenger } from './native';
 import type { ListenTarget, RunningServer } from './types';
@@ -14,9 +15,27 @@ import type { ListenTarget, RunningServer } from './types';
  * (native/src/serve/mod.rs MAX_HEADER_BYTES). */
 export const MAX_HEADER_BYTES = 64 * 1024; // 64 KiB
 
-/** The node:http server under both JavaScript backends, with the limits they share. */
-export function createNodeServer(handler?: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  return createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handler);
+/** The node:http server under both JavaScript backends, with the limits they share with the
+ * native server: head size, head timeout (slowloris), connection cap. */
+export function createNodeServer(
+  config: Config,
+  handler?: (req: IncomingMessage, res: ServerResponse) => void,
+): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: config.headerTimeoutMs,
+      // The body's own deadline (src/api/body.ts) answers 408 first; this is Node's backstop
+      // for a request that never reaches a handler.
+      requestTimeout: config.headerTimeoutMs + config.requestTimeoutMs,
+      // Node checks those timeouts only this often (30 s by default, far too coarse).
+      connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(config.headerTimeoutMs / 2))),
+    },
+    handler,
+  );
+  // Over the cap Node closes new connections at once, as the native server does.
+  server.maxConnections = config.maxConnections;
+  return server;
 }
 
 /** A request that cannot be parsed never reaches the API: answer with a bare status line and

@@ -1,7 +1,7 @@
 // Starting the real app: the README's `npm start`, each HANDOFF_BACKEND, the fallback when the
 // addon cannot load (and the one line that says why), bad configuration, and socket safety.
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -142,6 +142,12 @@ describe('configuration errors', () => {
     [{ PORT: '70000' }, 'PORT must be a whole number from 0 to 65535 (got "70000").'],
     [{ HANDOFF_BASE_PATH: 'api' }, 'HANDOFF_BASE_PATH must be a URL path such as /api'],
     [{ HANDOFF_BASE_PATH: '/:v1' }, 'HANDOFF_BASE_PATH must be a URL path such as /api'],
+    [{ HANDOFF_SOCKET_MODE: '999' }, 'HANDOFF_SOCKET_MODE must be octal permissions such as 660 or 0600 (got "999").'],
+    [{ HANDOFF_TEST_ROUTES: 'yes' }, 'HANDOFF_TEST_ROUTES must be 1 or 0 (got "yes").'],
+    [
+      { HANDOFF_HEADER_TIMEOUT_MS: '5' },
+      'HANDOFF_HEADER_TIMEOUT_MS must be a whole number from 100 to 600000 (got "5").',
+    ],
     [{ HANDOFF_BASE_PATH: '/api/*rest' }, 'HANDOFF_BASE_PATH must be a URL path such as /api'],
   ];
   for (const [env, message] of cases) {
@@ -157,6 +163,17 @@ describe('configuration errors', () => {
 });
 
 describe('HANDOFF_SOCKET', () => {
+  for (const backend of BACKENDS) {
+    it(`${backend}: HANDOFF_SOCKET_MODE sets the socket file's permissions`, async (t) => {
+      if (!requireBackend(t, backend)) return;
+      const socketPath = path.join(tempDir(), 'app.sock');
+      const app = launch({ HANDOFF_BACKEND: backend, HANDOFF_SOCKET: socketPath, HANDOFF_SOCKET_MODE: '0600' });
+      await app.waitForLine(/^\[main\] serving with /);
+      assert.equal(statSync(socketPath).mode & 0o777, 0o600);
+      await stopAndExpectClean(app);
+    });
+  }
+
   it('replaces a stale socket file left by a process that died', async () => {
     const socketPath = path.join(tempDir(), 'app.sock');
     const squatter = launch({}, [

@@ -19,17 +19,34 @@ pub fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), AppE
     }
 }
 
+/// How much of a body may arrive, and how fast.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Bytes at most.
+    pub bytes: u64,
+    /// Time at most, from the first read.
+    pub time: std::time::Duration,
+}
+
 /// Calls `on_chunk` for each chunk of `body`, failing with 413 once it passes `limit` bytes.
 /// Returns the number of bytes read.
 pub async fn stream_limited(
     headers: &HeaderMap,
     body: &mut Body,
-    limit: u64,
+    limits: BodyLimits,
     mut on_chunk: impl FnMut(&Bytes),
 ) -> Result<u64, AppError> {
+    let limit = limits.bytes;
     check_declared_length(headers, limit)?;
+    let deadline = tokio::time::Instant::now() + limits.time;
     let mut total: u64 = 0;
-    while let Some(frame) = body.frame().await {
+    loop {
+        // A client trickling its body (or stalling) gets a 408, as Node's requestTimeout does.
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => return Err(AppError::RequestTimeout),
+        };
         let frame = frame.map_err(|_| AppError::BodyReadFailed)?;
         let Ok(chunk) = frame.into_data() else {
             continue;
@@ -49,10 +66,10 @@ pub async fn stream_limited(
 pub async fn read_limited(
     headers: &HeaderMap,
     mut body: Body,
-    limit: u64,
+    limits: BodyLimits,
 ) -> Result<Bytes, AppError> {
     let mut buffer = BytesMut::new();
-    stream_limited(headers, &mut body, limit, |chunk| {
+    stream_limited(headers, &mut body, limits, |chunk| {
         buffer.extend_from_slice(chunk)
     })
     .await?;

@@ -20,7 +20,7 @@ pub async fn echo_post(
     if !is_json_content_type(&headers) {
         return Err(AppError::UnsupportedMediaType);
     }
-    let bytes = read_limited(&headers, body, state.config.body_limit).await?;
+    let bytes = read_limited(&headers, body, state.config.limits(state.config.body_limit)).await?;
     // serde_json refuses invalid UTF-8, a byte-order mark and nesting deeper than 127; the
     // fallback applies the same rules so both backends agree on what is valid.
     let value: Value = serde_json::from_slice(&bytes)?;

@@ -28,6 +28,8 @@ pub enum AppError {
     BodyReadFailed,
     /// The request is incomplete in a way HTTP/1.1 says to refuse (no `Host`).
     BadRequest,
+    /// The body did not arrive within the request timeout.
+    RequestTimeout,
     /// Anything else: the details go to the log, never to the client.
     Internal,
 }
@@ -76,6 +78,10 @@ pub const CATALOGUE: &[CatalogueEntry] = &[
         status: 400,
     },
     CatalogueEntry {
+        code: "request_timeout",
+        status: 408,
+    },
+    CatalogueEntry {
         code: "internal_error",
         status: 500,
     },
@@ -93,6 +99,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::BodyReadFailed => "body_read_failed",
             Self::BadRequest => "bad_request",
+            Self::RequestTimeout => "request_timeout",
             Self::Internal => "internal_error",
         }
     }
@@ -106,6 +113,7 @@ impl AppError {
                 StatusCode::BAD_REQUEST
             }
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -128,6 +136,7 @@ impl AppError {
             }
             Self::BodyReadFailed => "The request body could not be read.".to_owned(),
             Self::BadRequest => "The request is malformed.".to_owned(),
+            Self::RequestTimeout => "The request body took too long to arrive.".to_owned(),
             Self::Internal => "Internal server error.".to_owned(),
         }
     }
@@ -137,7 +146,10 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code(), "message": self.message() } });
         let mut response = json_response(self.status(), &body);
-        if matches!(self, Self::PayloadTooLarge(_) | Self::BadRequest) {
+        if matches!(
+            self,
+            Self::PayloadTooLarge(_) | Self::BadRequest | Self::RequestTimeout
+        ) {
             // The rest of the body is never read (or its framing cannot be trusted): this
             // connection cannot carry another request.
             response
@@ -170,6 +182,7 @@ mod tests {
             AppError::PayloadTooLarge(1),
             AppError::BodyReadFailed,
             AppError::BadRequest,
+            AppError::RequestTimeout,
             AppError::Internal,
         ];
         assert_eq!(all.len(), CATALOGUE.len());

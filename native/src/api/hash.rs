@@ -19,9 +19,14 @@ pub async fn hash_post(
     mut body: Body,
 ) -> Result<Response, AppError> {
     let mut hasher = Sha256::new();
-    let bytes = stream_limited(&headers, &mut body, state.config.hash_limit, |chunk| {
-        hasher.update(chunk);
-    })
+    let bytes = stream_limited(
+        &headers,
+        &mut body,
+        state.config.limits(state.config.hash_limit),
+        |chunk| {
+            hasher.update(chunk);
+        },
+    )
     .await?;
     Ok(json_response(
         StatusCode::OK,

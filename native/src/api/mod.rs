@@ -1,7 +1,7 @@
 //! The API: routes, shared state and the error catalogue. To add a route, write a handler in
 //! its own file here and add one `.route(...)` line in [`router`].
 
-mod body;
+pub mod body;
 mod counter;
 mod echo;
 pub mod error;

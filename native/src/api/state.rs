@@ -15,8 +15,20 @@ pub struct ApiConfig {
     pub hash_limit: u64,
     /// The package version reported by `GET /health`.
     pub version: String,
+    /// How long a request body may take to arrive, from the moment a handler starts reading it.
+    pub request_timeout: std::time::Duration,
     /// Mount the routes that fail on purpose (`HANDOFF_TEST_ROUTES=1`); never by default.
     pub test_routes: bool,
+}
+
+impl ApiConfig {
+    /// The limits for a body of at most `bytes`.
+    pub fn limits(&self, bytes: u64) -> super::body::BodyLimits {
+        super::body::BodyLimits {
+            bytes,
+            time: self.request_timeout,
+        }
+    }
 }
 
 /// Shared state of one server: cheap to clone, the same for every worker thread.

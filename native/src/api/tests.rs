@@ -13,6 +13,7 @@ fn app(base_path: &str) -> Router {
         body_limit: 64,
         hash_limit: 1024,
         version: "9.9.9".to_owned(),
+        request_timeout: std::time::Duration::from_secs(60),
         test_routes: false,
     }))
 }
@@ -154,6 +155,7 @@ async fn echo_allows_nesting_to_127_levels_only() {
         body_limit: 4096,
         hash_limit: 0,
         version: String::new(),
+        request_timeout: std::time::Duration::from_secs(60),
         test_routes: false,
     }));
     assert_eq!(

@@ -8,6 +8,7 @@ mod no_continue;
 pub mod runtime;
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -30,6 +31,27 @@ use no_continue::NoContinue;
 /// Pause after a failed `accept` (for example EMFILE) before trying again, so a full
 /// descriptor table does not spin a core.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+
+/// How connections are served.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// Drop interim `100 Continue` answers (see [`no_continue`]).
+    pub behind_passenger: bool,
+    /// How long a client may take to send the request head; the connection is closed after.
+    pub header_timeout: Duration,
+    /// Connections served at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            behind_passenger: false,
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+        }
+    }
+}
 
 /// Largest request head (request line and headers), in bytes; the fallback uses the same.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024; // 64 KiB
@@ -80,6 +102,20 @@ impl Server {
         app: Router,
         behind_passenger: bool,
     ) -> io::Result<Self> {
+        let options = ServeOptions {
+            behind_passenger,
+            ..ServeOptions::default()
+        };
+        Self::start_with(runtime, bound, app, options)
+    }
+
+    /// Like [`Server::start_on`], with every connection setting given.
+    pub fn start_with(
+        runtime: Runtime,
+        bound: Bound,
+        app: Router,
+        options: ServeOptions,
+    ) -> io::Result<Self> {
         let address = bound.address.clone();
         let port = bound.port;
         let listener = {
@@ -93,7 +129,7 @@ impl Server {
         });
         let finished = Arc::clone(&shared);
         runtime.spawn(async move {
-            serve(listener, app, shutdown_rx, behind_passenger).await;
+            serve(listener, app, shutdown_rx, options).await;
             finished.finish();
         });
         Ok(Self {
@@ -164,22 +200,40 @@ async fn serve(
     listener: Listener,
     app: Router,
     mut shutdown: oneshot::Receiver<Duration>,
-    behind_passenger: bool,
+    options: ServeOptions,
 ) {
     let graceful = GracefulShutdown::new();
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut refusing = false;
     let grace = loop {
         tokio::select! {
             grace = &mut shutdown => break grace.unwrap_or(Duration::ZERO),
             accepted = listener.accept() => match accepted {
-                Ok(Stream::Tcp(stream, peer)) => {
-                    serve_connection(Lingering::new(stream), PeerAddr(Some(peer)), app.clone(), &graceful);
+                Ok(stream) if open.load(Ordering::Acquire) >= options.max_connections => {
+                    // Over the cap: close it at once (as Node's maxConnections does), and say so
+                    // once per stretch of refusals rather than once per connection.
+                    drop(stream);
+                    if !refusing {
+                        refusing = true;
+                        log_line(&format!("{} connections open: refusing new ones", options.max_connections));
+                    }
                 }
-                Ok(Stream::Unix(stream)) if behind_passenger => {
-                    let stream = NoContinue::new(Lingering::new(stream));
-                    serve_connection(stream, PeerAddr(None), app.clone(), &graceful);
-                }
-                Ok(Stream::Unix(stream)) => {
-                    serve_connection(Lingering::new(stream), PeerAddr(None), app.clone(), &graceful);
+                Ok(stream) => {
+                    refusing = false;
+                    let slot = ConnectionSlot::take(&open);
+                    let settings = (options, slot);
+                    match stream {
+                        Stream::Tcp(stream, peer) => {
+                            serve_connection(Lingering::new(stream), PeerAddr(Some(peer)), app.clone(), &graceful, settings);
+                        }
+                        Stream::Unix(stream) if options.behind_passenger => {
+                            let stream = NoContinue::new(Lingering::new(stream));
+                            serve_connection(stream, PeerAddr(None), app.clone(), &graceful, settings);
+                        }
+                        Stream::Unix(stream) => {
+                            serve_connection(Lingering::new(stream), PeerAddr(None), app.clone(), &graceful, settings);
+                        }
+                    }
                 }
                 Err(error) => {
                     log_line(&format!("accept failed: {error}"));
@@ -203,8 +257,29 @@ async fn serve(
     }
 }
 
-fn serve_connection<S>(stream: S, peer: PeerAddr, app: Router, graceful: &GracefulShutdown)
-where
+/// One open connection, counted until it ends.
+struct ConnectionSlot(Arc<AtomicUsize>);
+
+impl ConnectionSlot {
+    fn take(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(open))
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn serve_connection<S>(
+    stream: S,
+    peer: PeerAddr,
+    app: Router,
+    graceful: &GracefulShutdown,
+    (options, slot): (ServeOptions, ConnectionSlot),
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
@@ -215,10 +290,13 @@ where
         .timer(TokioTimer::new())
         // The largest request head accepted (431 beyond), as Node's maxHeaderSize.
         .max_header_size(MAX_HEADER_BYTES)
+        // A client trickling its head (slowloris) is cut off, as Node's headersTimeout does.
+        .header_read_timeout(options.header_timeout)
         .serve_connection(TokioIo::new(stream), service);
     let connection = graceful.watch(connection);
     tokio::spawn(async move {
         // A client that resets or sends garbage ends its own connection; nothing to report.
         let _ = connection.await;
+        drop(slot);
     });
 }
