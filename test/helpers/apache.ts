@@ -84,7 +84,7 @@ export interface ApacheInstance {
   /** Pids of the app processes Passenger runs now. */
   appPids(): number[];
   /** Touches `<appRoot>/tmp/restart.txt` as a user does; Passenger restarts the app on the next
-   * request after `statThrottleRate` seconds. */
+   * request after `statThrottleRate` seconds. A `tmp/` folder created here is removed by stop(). */
   restart(): void;
   /**
    * Stops Apache: `graceful-stop` (requests in flight finish; Passenger then closes the app's stdin
@@ -223,6 +223,7 @@ export async function startApache(options: ApacheOptions): Promise<ApacheInstanc
     throw new Error(`apache2 -k start failed (${started.status}):\n${tail(why, 30)}`);
   }
 
+  let createdTmp: string | undefined;
   let stopping: Promise<{ clean: boolean }> | undefined;
   const stop = (mode: 'graceful-stop' | 'stop' = 'graceful-stop') => {
     stopping ??= stopApache(conf, dir, apachePid, appPids, mode);
@@ -246,10 +247,19 @@ export async function startApache(options: ApacheOptions): Promise<ApacheInstanc
     appPids,
     restart() {
       const folder = path.join(appRoot, 'tmp');
-      mkdirSync(folder, { recursive: true });
+      if (!existsSync(folder)) {
+        mkdirSync(folder);
+        createdTmp = folder;
+      }
       writeFileSync(path.join(folder, 'restart.txt'), `${Date.now()}\n`);
     },
-    stop,
+    async stop(mode) {
+      const result = await stop(mode);
+      // Leave the app root as it was: a repository used as the app root stays clean.
+      if (createdTmp) rmSync(createdTmp, { recursive: true, force: true });
+      createdTmp = undefined;
+      return result;
+    },
   };
 }
 
