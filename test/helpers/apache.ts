@@ -9,13 +9,13 @@
 // and /etc/apache2 are never touched. The folder is removed when the test process exits.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { renderHtaccess } from '../../src/deploy/htaccess';
+import { describeError } from '../../src/log';
 import { descendants, isAlive, isPassengerAgent, marksOf, mentioning, readText, signalAll } from './processes';
+import { freePort, getStatus, sleep, tail } from './util';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const INSTALL_SCRIPT = path.join(REPO_ROOT, 'scripts', 'install-system-deps.sh');
@@ -235,7 +235,7 @@ export async function startApache(options: ApacheOptions): Promise<ApacheInstanc
   } catch (error) {
     const logs = `${tail(readErrorLog(), 20)}\n${tail(readLog(), 40)}`;
     await stop('stop');
-    throw new Error(`Apache did not serve ${healthPath}: ${describe(error)}\n${logs}`);
+    throw new Error(`Apache did not serve ${healthPath}: ${describeError(error)}\n${logs}`);
   }
   return {
     port,
@@ -387,48 +387,8 @@ async function waitForHealth(port: number, healthPath: string, apachePid: () => 
       if (status === 200) return;
       last = `status ${status}`;
     } catch (error) {
-      last = describe(error);
+      last = describeError(error);
     }
     await sleep(200);
   }
-}
-
-function getStatus(port: number, urlPath: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} got no answer`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Binds port 0 and gives it back: there is a small window in which another process could take it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error(`unexpected address ${JSON.stringify(address)}`));
-      });
-    });
-  });
-}
-
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }

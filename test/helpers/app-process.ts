@@ -38,6 +38,29 @@ export function startApp(env: Readonly<Record<string, string>>, command = [proce
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  const { lines, waitForLine } = watchLines(child);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    child,
+    lines,
+    waitForLine,
+    exited,
+    kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, signal);
+        } catch {
+          // Already gone.
+        }
+      }
+    },
+  };
+}
+
+/** Collects a child's stderr and stdout as lines, and waits for one that matches. */
+export function watchLines(child: ChildProcess): Pick<AppProcess, 'lines' | 'waitForLine'> {
   const seen: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   let partial = '';
@@ -55,41 +78,29 @@ export function startApp(env: Readonly<Record<string, string>>, command = [proce
   };
   child.stderr?.on('data', onData);
   child.stdout?.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
   return {
-    child,
     lines: () => [...seen],
     waitForLine(pattern, timeoutMs = 20_000) {
       const found = seen.find((line) => pattern.test(line));
       if (found !== undefined) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`no stderr line matched ${pattern} within ${timeoutMs} ms; got:\n${seen.join('\n')}`));
-        }, timeoutMs);
-        const settle = (line: string) => {
-          clearTimeout(timer);
-          resolve(line);
-        };
-        waiters.push({ pattern, resolve: settle });
-        void exited.then(() => {
-          setTimeout(() => {
+        const fail = (why: string) =>
+          reject(new Error(`${why} before a line matched ${pattern}; got:\n${seen.join('\n')}`));
+        const timer = setTimeout(() => fail(`${timeoutMs} ms passed`), timeoutMs);
+        waiters.push({
+          pattern,
+          resolve: (line) => {
             clearTimeout(timer);
-            reject(new Error(`the process exited before a line matched ${pattern}; got:\n${seen.join('\n')}`));
-          }, 50);
+            resolve(line);
+          },
+        });
+        // Lines still in the pipe arrive before 'close', so a line printed just before the
+        // exit still matches.
+        child.once('close', () => {
+          clearTimeout(timer);
+          fail('the process exited');
         });
       });
-    },
-    exited,
-    kill(signal = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, signal);
-        } catch {
-          // Already gone.
-        }
-      }
     },
   };
 }

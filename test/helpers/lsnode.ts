@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { appEnv, REPO_ROOT, tempDir } from './app-process';
+import { appEnv, REPO_ROOT, tempDir, watchLines } from './app-process';
 
 const LOADER = path.join(__dirname, 'lsnode-loader.cjs');
 
@@ -57,21 +57,7 @@ export function startUnderLsnode(env: Readonly<Record<string, string>> = {}): Ls
   renameSync(binding, socketPath);
   listener.close();
 
-  const seen: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-  let partial = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    partial += chunk.toString('utf8');
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    for (const line of parts) {
-      seen.push(line);
-      for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
+  const { lines, waitForLine } = watchLines(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
@@ -83,29 +69,8 @@ export function startUnderLsnode(env: Readonly<Record<string, string>> = {}): Ls
     child,
     socketPath,
     consoleLog,
-    lines: () => [...seen],
-    waitForLine(pattern, timeoutMs = 20_000) {
-      const found = seen.find((line) => pattern.test(line));
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const fail = (why: string) =>
-          reject(new Error(`${why} before a line matched ${pattern}; got:\n${seen.join('\n')}`));
-        const timer = setTimeout(() => fail(`${timeoutMs} ms passed`), timeoutMs);
-        waiters.push({
-          pattern,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        // Lines still in the pipe arrive before 'close', so a line printed just before the
-        // exit still matches.
-        child.once('close', () => {
-          clearTimeout(timer);
-          fail('the process exited');
-        });
-      });
-    },
+    lines,
+    waitForLine,
     exited,
     stopLikeLiteSpeed() {
       signal('SIGTERM');

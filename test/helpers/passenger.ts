@@ -12,11 +12,11 @@
 // only works while every folder down to the app root is world-readable; nothing a test needs.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { describeError } from '../../src/log';
 import { descendants, isAlive, isPassengerAgent, marksOf, mentioning, readText, signalAll } from './processes';
+import { freePort, getStatus, sleep, tail } from './util';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const INSTALL_SCRIPT = path.join(REPO_ROOT, 'scripts', 'install-system-deps.sh');
@@ -225,7 +225,7 @@ export async function startPassenger(options: PassengerOptions = {}): Promise<Pa
     await stop(FAILED_START_STOP_MS);
     const detail = spawnError ? ` (${spawnError.message})` : '';
     throw new Error(
-      `Passenger did not serve GET http://127.0.0.1:${port}${healthPath} with 200${detail}: ${describe(error)}\n` +
+      `Passenger did not serve GET http://127.0.0.1:${port}${healthPath} with 200${detail}: ${describeError(error)}\n` +
         `--- output of passenger start (tail):\n${tail(readText(consoleFile), 15)}\n` +
         `--- ${logFile} (tail):\n${tail(readLog(), 40)}`,
     );
@@ -289,38 +289,10 @@ async function waitForHealth(port: number, healthPath: string, exited: Promise<P
       if (status === 200) return;
       if (status !== 0) last = `status ${status}`;
     } catch (error) {
-      last = describe(error);
+      last = describeError(error);
     }
     await sleep(100);
   }
-}
-
-function getStatus(port: number, urlPath: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} got no answer`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Binds port 0 and gives it back: there is a small window in which another process could take it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error(`unexpected address ${JSON.stringify(address)}`));
-      });
-    });
-  });
 }
 
 function passengerEnv(tmpDir: string): NodeJS.ProcessEnv {
@@ -346,16 +318,4 @@ function findOnPath(command: string): string | undefined {
     }
   }
   return undefined;
-}
-
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
