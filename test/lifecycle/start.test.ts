@@ -78,6 +78,9 @@ describe('HANDOFF_BACKEND', () => {
       readdirSync(`/proc/${app.child.pid}/task`).filter(
         (task) => readFileSync(`/proc/${app.child.pid}/task/${task}/comm`, 'utf8').trim() === 'handoff-worker',
       ).length;
+    // A thread takes its name itself, a moment after it starts: wait for the names, then count.
+    for (let tries = 0; tries < 100 && workers() < 3; tries++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
     assert.equal(workers(), 3);
     await stopAndExpectClean(app);
   });
