@@ -47,7 +47,9 @@ export function createDispatch(options: ApiOptions): Dispatch {
     const url = originForm(hash === -1 ? raw.url : raw.url.slice(0, hash));
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
-    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
+    // The '&' keeps a second '?' as part of the first key, as the native server reads it
+    // (the URLSearchParams constructor would drop one leading '?').
+    const query = new URLSearchParams(queryStart === -1 ? '' : `&${url.slice(queryStart + 1)}`);
     const request: ApiRequest = { ...raw, path, query };
     try {
       const handler = findHandler(table.get(path), request.method);

@@ -5,7 +5,9 @@ import { createDispatch } from '../api/dispatch';
 import type { Config } from '../config';
 import { describeError, log } from '../log';
 import {
+  answerBare,
   createNodeServer,
+  hasRefusedTargetCharacters,
   listenNodeServer,
   logRequest,
   responseHeaders,
@@ -25,6 +27,10 @@ export function createExpressBackend(config: Config): Backend {
   app.set('case sensitive routing', true);
   app.use((req, res) => {
     logRequest('express', req, res);
+    if (hasRefusedTargetCharacters(req.url)) {
+      answerBare(res, 400);
+      return;
+    }
     dispatch(toRawRequest(req, res))
       .then((response) => {
         res.status(response.status).set(responseHeaders(response));

@@ -7,8 +7,10 @@ import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import type { Config } from '../config';
 import { describeError, log } from '../log';
 import {
+  answerBare,
   answerClientError,
   createNodeServer,
+  hasRefusedTargetCharacters,
   listenNodeServer,
   logRequest,
   responseHeaders,
@@ -41,6 +43,11 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     logRequest('fastify', request.raw, reply.raw);
+    if (hasRefusedTargetCharacters(request.raw.url ?? '/')) {
+      reply.hijack();
+      answerBare(reply.raw, 400);
+      return reply;
+    }
     const body = (request.body as Readable | undefined) ?? request.raw;
     const response = await dispatch(toRawRequest(request.raw, reply.raw, body));
     return reply

@@ -142,6 +142,22 @@ export function listenNodeServer(server: Server, target: ListenTarget, onClose: 
   };
 }
 
+/** True for a request target the native server refuses before any route (the http crate's
+ * URI parser): `<`, `>` or a backquote in the path, `"`, `<` or `>` in the query. Node accepts
+ * them; such a request is answered like a malformed one, with a bare 400. */
+export function hasRefusedTargetCharacters(url: string): boolean {
+  const target = url.split('#', 1)[0] ?? url;
+  const queryStart = target.indexOf('?');
+  const path = queryStart === -1 ? target : target.slice(0, queryStart);
+  const query = queryStart === -1 ? '' : target.slice(queryStart + 1);
+  return /[<>`]/.test(path) || /["<>]/.test(query);
+}
+
+/** Answers with a bare status line and closes, as for a request that cannot be parsed. */
+export function answerBare(res: ServerResponse, status: number): void {
+  res.writeHead(status, { connection: 'close', 'content-length': '0' }).end();
+}
+
 /** Logs one line per request when its response has been sent (or the client went away). */
 export function logRequest(backend: BackendName, req: IncomingMessage, res: ServerResponse): void {
   const started = performance.now();
