@@ -1,0 +1,139 @@
+// S5 and S6 through real Phusion Passenger, one app process (`--max-pool-size 1`), with the
+// test suite's Passenger Standalone harness (test/helpers/passenger.ts). Apache + mod_passenger
+// is pending (its harness is not in this branch yet); the records say `passenger-standalone`.
+import { readlinkSync } from 'node:fs';
+import { request } from 'node:http';
+import path from 'node:path';
+import { ensurePassenger, type PassengerInstance, startPassenger } from '../../test/helpers/passenger';
+import type { Timing } from './direct';
+import { measure, type RunRecord } from './measure';
+import { parentOf, processStartMs } from './proc';
+
+/** The Node backends (the limit is no Node app: Passenger cannot run it). */
+const APP_BACKENDS = ['native', 'fastify', 'express'] as const;
+const VIA = 'passenger-standalone';
+
+/** S6: one cold start, from the app process's creation to its first answer. */
+export interface ColdStart {
+  readonly server: string;
+  readonly via: string;
+  /** From the process's start (/proc, 10 ms resolution) to the first 200 answer. */
+  readonly spawnToFirstResponseMs: number;
+  /** The first request's own wait, as a client of a stopped app sees it. */
+  readonly firstRequestMs: number;
+}
+
+/** Runs S5 (hello and hash) and S6 for every Node backend; skips with a reason when Passenger is missing. */
+export async function runPassenger(
+  timing: Timing,
+  coldStarts: number,
+  blobFile: string,
+  only: ReadonlySet<string>,
+  onRecord: (record: RunRecord) => void,
+  onColdStart: (cold: ColdStart) => void,
+): Promise<string | undefined> {
+  if (!only.has('S5') && !only.has('S6')) return undefined;
+  const check = ensurePassenger();
+  if (!check.ok) return check.reason;
+  for (const backend of APP_BACKENDS) {
+    const instance = await startPassenger({ env: { HANDOFF_BACKEND: backend } });
+    try {
+      if (only.has('S5')) {
+        for (const record of await runThroughput(instance, backend, timing, blobFile)) onRecord(record);
+      }
+      if (only.has('S6')) {
+        for (let i = 0; i < coldStarts; i += 1) onColdStart(await coldStart(instance, backend));
+      }
+    } finally {
+      await instance.stop();
+    }
+  }
+  return undefined;
+}
+
+async function runThroughput(
+  instance: PassengerInstance,
+  backend: string,
+  timing: Timing,
+  blobFile: string,
+): Promise<RunRecord[]> {
+  const pid = onlyApp(instance);
+  const core = parentOf(pid);
+  const passengerPid = core !== undefined && isPassengerAgent(core) ? core : undefined;
+  const base = `http://127.0.0.1:${instance.port}`;
+  const options = { server: backend, via: VIA, pinned: false, pid, passengerPid, warmupSeconds: timing.warmupSeconds };
+  const hello = await measure(
+    { url: `${base}/hello`, connections: 32, seconds: timing.seconds, threads: 2 },
+    { ...options, scenario: 'S5 hello' },
+  );
+  const hash = await measure(
+    {
+      url: `${base}/hash`,
+      method: 'POST',
+      bodyFile: blobFile,
+      contentType: 'application/octet-stream',
+      connections: 8,
+      seconds: timing.seconds,
+      threads: 2,
+    },
+    { ...options, scenario: 'S5 hash' },
+  );
+  return [hello, hash];
+}
+
+/** Stops the app (SIGTERM: it drains and exits), then times Passenger spawning a new one for a request. */
+async function coldStart(instance: PassengerInstance, backend: string): Promise<ColdStart> {
+  const old = onlyApp(instance);
+  process.kill(old, 'SIGTERM');
+  const deadline = Date.now() + 15_000;
+  while (instance.appPids().includes(old)) {
+    if (Date.now() > deadline) throw new Error(`app ${old} did not exit on SIGTERM`);
+    await sleep(20);
+  }
+  const asked = performance.now();
+  let status = 0;
+  while (status !== 200) {
+    if (Date.now() > deadline + 30_000) throw new Error(`no 200 from a new ${backend} app within 30 s`);
+    status = await getStatus(instance.port, '/health').catch(() => 0);
+    if (status !== 200) await sleep(10);
+  }
+  const answeredAt = Date.now();
+  const firstRequestMs = performance.now() - asked;
+  const fresh = onlyApp(instance);
+  return {
+    server: backend,
+    via: VIA,
+    spawnToFirstResponseMs: answeredAt - processStartMs(fresh),
+    firstRequestMs,
+  };
+}
+
+function onlyApp(instance: PassengerInstance): number {
+  const pids = instance.appPids();
+  if (pids.length !== 1 || pids[0] === undefined) throw new Error(`expected one app process, got ${pids.join(', ')}`);
+  return pids[0];
+}
+
+function isPassengerAgent(pid: number): boolean {
+  try {
+    return path.basename(readlinkSync(`/proc/${pid}/exe`)) === 'PassengerAgent';
+  } catch {
+    return false;
+  }
+}
+
+function getStatus(port: number, urlPath: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: 30_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
