@@ -77,7 +77,8 @@ async function main(): Promise<void> {
   if (saturated > 0) notes.push(`The generator used ≥ 0.9 of a core in ${saturated} of ${runs.length} runs (⚠).`);
 
   const date = new Date().toISOString().slice(0, 10);
-  const set = options.quick ? 'quick' : options.only.size === ALL.length ? 'full' : [...options.only].join('-');
+  const subset = ALL.every((id) => options.only.has(id)) ? '' : `-${[...options.only].join('-')}`;
+  const set = `${options.quick ? 'quick' : 'full'}${subset}`;
   const results: Results = {
     date,
     set,

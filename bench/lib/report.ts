@@ -91,7 +91,10 @@ export function toMarkdown(results: Results): string {
 }
 
 function describeMachine(machine: Record<string, string | number>): string {
-  return `${machine.cpus} × ${machine.cpuModel}, Linux ${machine.kernel}, Node ${machine.node}, ${machine.rustc}`;
+  return (
+    `${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, ` +
+    `${machine.rustc}; load generator ${machine.generator}`
+  );
 }
 
 function scenarioKeys(ratios: readonly Ratio[]): string[] {
@@ -118,7 +121,7 @@ export function toSvg(results: Results): string {
   const panelW = 300;
   const gap = 40;
   const height = top + keys.length * groupH + 44;
-  const width = labelW + 2 * panelW + gap + 20;
+  const width = labelW + 2 * panelW + gap + 36;
   // Log axis from 1/8× to 16×.
   const minLog = Math.log2(1 / 8);
   const maxLog = Math.log2(16);
@@ -140,7 +143,7 @@ export function toSvg(results: Results): string {
     const panelX = labelW + p * (panelW + gap);
     parts.push(`<text x="${panelX + panelW / 2}" y="36" text-anchor="middle" font-weight="bold">${panel.title}</text>`);
     for (const tick of [0.125, 0.25, 0.5, 1, 2, 4, 8, 16]) {
-      const x = xOf(panelX, tick);
+      const x = xOf(panelX, tick).toFixed(1);
       const strong = tick === 1;
       parts.push(
         `<line x1="${x}" y1="${top - 6}" x2="${x}" y2="${top + keys.length * groupH}" stroke="${strong ? '#000' : '#ddd'}" stroke-width="${strong ? 1.2 : 1}"/>`,
