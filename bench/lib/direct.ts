@@ -12,6 +12,8 @@ import { SERVERS, type ServerName, type ServerProcess, startServer } from './ser
 export interface Timing {
   readonly seconds: number;
   readonly warmupSeconds: number;
+  /** How many times each server runs each scenario (interleaved); the report keeps the best. */
+  readonly rounds: number;
 }
 
 /** A load over a Unix socket, without the socket (each server has its own). */
@@ -93,7 +95,8 @@ export const SCENARIO_TITLES: Readonly<Record<string, string>> = {
 
 /**
  * Runs S1–S4 with all four servers up at once, scenario by scenario and server after server
- * within each, so that a change in the machine's background load hits every server alike.
+ * within each, `timing.rounds` times over, so that a change in the machine's background load
+ * hits every server alike. Returns S7: each server's memory and threads once it is all over.
  */
 export async function runDirect(
   dir: string,
@@ -101,15 +104,10 @@ export async function runDirect(
   only: ReadonlySet<string>,
   onRecord: (record: RunRecord) => void,
 ): Promise<AfterLoad[]> {
-  const bodies = writeBodies(dir);
-  const chosen = scenarios(bodies).filter((s) => only.has(s.id));
+  const chosen = scenarios(writeBodies(dir)).filter((s) => only.has(s.id));
   const servers = await startAll(dir, undefined);
   try {
-    for (const scenario of chosen) {
-      for (const server of servers) {
-        onRecord(await runOne(scenario, server, timing, false));
-      }
-    }
+    await runRounds(chosen, servers, timing, false, onRecord);
     return servers.map((server) => {
       const sample = sampleProcess(server.pid);
       return { server: server.name, rssMiB: sample.rssKiB / 1024, threads: sample.threads };
@@ -119,22 +117,40 @@ export async function runDirect(
   }
 }
 
-/** S1 and S4 with each server pinned to core 0 and the generator to core 1, one server at a time. */
+/**
+ * S1 and S4 with every server pinned to core 0 (all four up, only one loaded at a time) and the
+ * generator pinned to core 1.
+ */
 export async function runPinned(
   dir: string,
   timing: Timing,
   only: ReadonlySet<string>,
   onRecord: (record: RunRecord) => void,
 ): Promise<void> {
-  const bodies = writeBodies(dir);
-  const chosen = scenarios(bodies).filter((s) => (s.id === 'S1' || s.id === 'S4') && only.has(s.id));
+  const chosen = scenarios(writeBodies(dir)).filter((s) => (s.id === 'S1' || s.id === 'S4') && only.has(s.id));
   if (chosen.length === 0) return;
-  for (const name of SERVERS) {
-    const server = await startServer(name, { dir, cpus: '0' });
-    try {
-      for (const scenario of chosen) onRecord(await runOne(scenario, server, timing, true));
-    } finally {
-      await server.stop();
+  const servers = await startAll(dir, '0');
+  try {
+    await runRounds(chosen, servers, timing, true, onRecord);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+async function runRounds(
+  chosen: readonly Scenario[],
+  servers: readonly ServerProcess[],
+  timing: Timing,
+  pinned: boolean,
+  onRecord: (record: RunRecord) => void,
+): Promise<void> {
+  for (let round = 1; round <= timing.rounds; round += 1) {
+    for (const scenario of chosen) {
+      for (const server of servers) {
+        // Once warm, a server stays warm: only the first round warms up.
+        const warmupSeconds = round === 1 ? timing.warmupSeconds : 0;
+        onRecord({ ...(await runOne(scenario, server, { ...timing, warmupSeconds }, pinned)), round });
+      }
     }
   }
 }

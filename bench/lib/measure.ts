@@ -35,6 +35,8 @@ export interface RunRecord {
   readonly generatorSaturated: boolean;
   /** Share of the whole machine (all cores) busy during the run, whoever used it. */
   readonly machineBusy: number;
+  /** Which of the rounds (1 when there is one). */
+  readonly round?: number;
   /** Behind Passenger: Passenger's own CPU time per 1000 requests (its core process). */
   readonly passengerCpuMsPer1000?: number;
 }
@@ -112,4 +114,18 @@ function toRecord(
       ? { passengerCpuMsPer1000: per1000(passengerAfter.cpuMs - passengerBefore.cpuMs) }
       : {}),
   };
+}
+
+/**
+ * One run per scenario and server: the one with the most req/s among the rounds, i.e. the one
+ * least disturbed by whatever else the machine was doing. Order of first appearance is kept.
+ */
+export function bestRuns(runs: readonly RunRecord[]): RunRecord[] {
+  const best = new Map<string, RunRecord>();
+  for (const run of runs) {
+    const key = `${run.scenario}|${run.server}|${run.via}|${run.pinned}`;
+    const kept = best.get(key);
+    if (kept === undefined || run.rps > kept.rps) best.set(key, run);
+  }
+  return [...best.values()];
 }

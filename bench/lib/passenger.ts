@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import path from 'node:path';
 import { ensurePassenger, type PassengerInstance, startPassenger } from '../../test/helpers/passenger';
 import type { Timing } from './direct';
+import type { LoadSpec } from './load';
 import { measure, type RunRecord } from './measure';
 import { parentOf, processStartMs } from './proc';
 
@@ -23,7 +24,11 @@ export interface ColdStart {
   readonly firstRequestMs: number;
 }
 
-/** Runs S5 (hello and hash) and S6 for every Node backend; skips with a reason when Passenger is missing. */
+/**
+ * Runs S5 (hello and hash) and S6 for every Node backend, each under a Passenger instance of its
+ * own, all up at once so that the S5 runs can be interleaved (`timing.rounds` times); skips with
+ * a reason when Passenger is missing.
+ */
 export async function runPassenger(
   timing: Timing,
   coldStarts: number,
@@ -35,50 +40,75 @@ export async function runPassenger(
   if (!only.has('S5') && !only.has('S6')) return undefined;
   const check = ensurePassenger();
   if (!check.ok) return check.reason;
-  for (const backend of APP_BACKENDS) {
-    const instance = await startPassenger({ env: { HANDOFF_BACKEND: backend } });
-    try {
-      if (only.has('S5')) {
-        for (const record of await runThroughput(instance, backend, timing, blobFile)) onRecord(record);
-      }
-      if (only.has('S6')) {
-        for (let i = 0; i < coldStarts; i += 1) onColdStart(await coldStart(instance, backend));
-      }
-    } finally {
-      await instance.stop();
+  const instances: { backend: string; instance: PassengerInstance }[] = [];
+  try {
+    for (const backend of APP_BACKENDS) {
+      instances.push({ backend, instance: await startPassenger({ env: { HANDOFF_BACKEND: backend } }) });
     }
+    if (only.has('S5')) {
+      for (let round = 1; round <= timing.rounds; round += 1) {
+        const warmupSeconds = round === 1 ? timing.warmupSeconds : 0;
+        for (const load of [helloLoad, hashLoad(blobFile)]) {
+          for (const { backend, instance } of instances) {
+            onRecord({ ...(await runThroughput(instance, backend, { ...timing, warmupSeconds }, load)), round });
+          }
+        }
+      }
+    }
+    if (only.has('S6')) {
+      for (let i = 0; i < coldStarts; i += 1) {
+        for (const { backend, instance } of instances) onColdStart(await coldStart(instance, backend));
+      }
+    }
+  } finally {
+    await Promise.all(instances.map(({ instance }) => instance.stop()));
   }
   return undefined;
 }
 
-async function runThroughput(
-  instance: PassengerInstance,
-  backend: string,
-  timing: Timing,
-  blobFile: string,
-): Promise<RunRecord[]> {
-  const pid = onlyApp(instance);
-  const core = parentOf(pid);
-  const passengerPid = core !== undefined && isPassengerAgent(core) ? core : undefined;
-  const base = `http://127.0.0.1:${instance.port}`;
-  const options = { server: backend, via: VIA, pinned: false, pid, passengerPid, warmupSeconds: timing.warmupSeconds };
-  const hello = await measure(
-    { url: `${base}/hello`, connections: 32, seconds: timing.seconds, threads: 2 },
-    { ...options, scenario: 'S5 hello' },
-  );
-  const hash = await measure(
-    {
+/** A load through Passenger, without its address and duration. */
+interface PassengerLoad {
+  readonly scenario: string;
+  readonly spec: (base: string) => Omit<LoadSpec, 'seconds' | 'threads'>;
+}
+
+const helloLoad: PassengerLoad = {
+  scenario: 'S5 hello',
+  spec: (base) => ({ url: `${base}/hello`, connections: 32 }),
+};
+
+function hashLoad(blobFile: string): PassengerLoad {
+  return {
+    scenario: 'S5 hash',
+    spec: (base) => ({
       url: `${base}/hash`,
       method: 'POST',
       bodyFile: blobFile,
       contentType: 'application/octet-stream',
       connections: 8,
-      seconds: timing.seconds,
-      threads: 2,
-    },
-    { ...options, scenario: 'S5 hash' },
-  );
-  return [hello, hash];
+    }),
+  };
+}
+
+function runThroughput(
+  instance: PassengerInstance,
+  backend: string,
+  timing: Timing,
+  load: PassengerLoad,
+): Promise<RunRecord> {
+  const pid = onlyApp(instance);
+  const core = parentOf(pid);
+  const passengerPid = core !== undefined && isPassengerAgent(core) ? core : undefined;
+  const spec = { ...load.spec(`http://127.0.0.1:${instance.port}`), seconds: timing.seconds, threads: 2 };
+  return measure(spec, {
+    scenario: load.scenario,
+    server: backend,
+    via: VIA,
+    pinned: false,
+    pid,
+    passengerPid,
+    warmupSeconds: timing.warmupSeconds,
+  });
 }
 
 /** Stops the app (SIGTERM: it drains and exits), then times Passenger spawning a new one for a request. */

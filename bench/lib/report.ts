@@ -11,7 +11,10 @@ export interface Results {
   readonly set: string;
   readonly machine: Record<string, string | number>;
   readonly timing: Record<string, number>;
+  /** The best run of each scenario and server (see bestRuns). */
   readonly runs: readonly RunRecord[];
+  /** Every run, every round. */
+  readonly allRuns?: readonly RunRecord[];
   readonly afterLoad: readonly AfterLoad[];
   readonly coldStarts: readonly ColdStart[];
   readonly notes: readonly string[];
@@ -23,9 +26,11 @@ const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en
 const n1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–');
 const n2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
 
-/** Where a run happened, as the tables name it. */
-function label(run: { scenario: string; pinned: boolean }): string {
-  return run.pinned ? `${run.scenario} (1 core)` : run.scenario;
+/** What a run measured and through what, as the tables name it. */
+function label(run: { scenario: string; pinned: boolean; via: string }): string {
+  const through: Record<string, string> = { 'passenger-standalone': 'Standalone', apache: 'Apache' };
+  const where = [run.pinned ? '1 core' : '', through[run.via] ?? ''].filter((s) => s !== '');
+  return where.length > 0 ? `${run.scenario} (${where.join(', ')})` : run.scenario;
 }
 
 /** The whole report in Markdown. */
@@ -117,7 +122,7 @@ export function toSvg(results: Results): string {
   const barH = 9;
   const groupH = OTHERS.length * barH + 10;
   const top = 58;
-  const labelW = 128;
+  const labelW = 150;
   const panelW = 300;
   const gap = 40;
   const height = top + keys.length * groupH + 44;

@@ -9,6 +9,8 @@ import type { ColdStart } from './passenger';
 export interface Ratio {
   readonly scenario: string;
   readonly pinned: boolean;
+  /** `unix`, or the Passenger in front (see RunRecord). */
+  readonly via: string;
   readonly other: string;
   /** native's req/s ÷ the other's: above 1, native serves more. */
   readonly rps: number;
@@ -34,6 +36,7 @@ export function computeRatios(runs: readonly RunRecord[]): Ratio[] {
       ratios.push({
         scenario: native.scenario,
         pinned: native.pinned,
+        via: native.via,
         other: other.server,
         rps: native.rps / other.rps,
         cpu: native.cpuMsPer1000 / other.cpuMsPer1000,
