@@ -184,7 +184,12 @@ export function toSvg(results: Results): string {
       `<text x="${x + 14}" y="${legendY}">vs ${other.name}</text>`,
     );
   });
-  parts.push('</svg>');
+  parts.push(
+    `<text x="${width - 8}" y="${legendY}" text-anchor="end" fill="#555">${escapeXml(
+      `${results.date}, ${results.machine.cpus} cores (shared), best of ${results.timing.rounds ?? 1}`,
+    )}</text>`,
+    '</svg>',
+  );
   return `${parts.join('\n')}\n`;
 }
 
