@@ -65,15 +65,17 @@ async function main(): Promise<void> {
     afterLoad = await runDirect(dir, timing, options.only, onRecord);
     if (options.only.has('pinned')) await runPinned(dir, timing, options.only, onRecord);
     const { blob } = writeBodies(dir);
-    const skipped = await runPassenger(timing, coldStarts, blob, options.only, onRecord, (cold) => {
+    const passenger = await runPassenger(timing, coldStarts, blob, options.only, onRecord, (cold) => {
       colds.push(cold);
       say(`S6 ${cold.server}: spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`);
     });
-    if (skipped !== undefined) notes.push(`S5 and S6 were not run: ${skipped}`);
-    else if (options.only.has('S5') || options.only.has('S6')) {
+    if (passenger !== undefined && 'skipped' in passenger) notes.push(`S5 and S6 were not run: ${passenger.skipped}`);
+    else if (passenger?.via === 'apache') {
+      notes.push('S5 and S6 ran through Apache 2.4 + mod_passenger (one app process, PassengerBufferUpload on).');
+    } else if (passenger !== undefined) {
       notes.push(
-        'S5 and S6 ran through Passenger Standalone (builtin engine, one app process), not Apache + ' +
-          'mod_passenger: the Apache harness is not in this branch yet.',
+        'S5 and S6 ran through Passenger Standalone (builtin engine, one app process): Apache + ' +
+          'mod_passenger could not be used here.',
       );
     }
   } finally {

@@ -1,18 +1,45 @@
-// S5 and S6 through real Phusion Passenger, one app process (`--max-pool-size 1`), with the
-// test suite's Passenger Standalone harness (test/helpers/passenger.ts). Apache + mod_passenger
-// is pending (its harness is not in this branch yet); the records say `passenger-standalone`.
+// S5 and S6 through real Phusion Passenger with one app process: Apache + mod_passenger (Debian's
+// packages, set up as a cPanel account, test/helpers/apache.ts) where it can run, else Passenger
+// Standalone (test/helpers/passenger.ts). Each record says which (`via`).
 import { readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
-import { ensurePassenger, type PassengerInstance, startPassenger } from '../../test/helpers/passenger';
+import { ensureApache, startApache } from '../../test/helpers/apache';
+import { ensurePassenger, startPassenger } from '../../test/helpers/passenger';
 import type { Timing } from './direct';
 import type { LoadSpec } from './load';
 import { measure, type RunRecord } from './measure';
 import { parentOf, processStartMs } from './proc';
+import { REPO_ROOT } from './servers';
 
 /** The Node backends (the limit is no Node app: Passenger cannot run it). */
 const APP_BACKENDS = ['native', 'fastify', 'express'] as const;
-const VIA = 'passenger-standalone';
+
+/** What S5 and S6 need of a Passenger in front of the app. */
+interface Front {
+  readonly port: number;
+  appPids(): number[];
+  stop(): Promise<unknown>;
+}
+
+/** Apache + mod_passenger if it can be had, else Passenger Standalone; undefined with a reason if neither. */
+function chooseFront(): { via: string; start: (backend: string) => Promise<Front> } | { reason: string } {
+  const apache = ensureApache();
+  if (apache.ok) {
+    return {
+      via: 'apache',
+      start: (backend) => startApache({ appRoot: REPO_ROOT, env: { HANDOFF_BACKEND: backend } }),
+    };
+  }
+  const standalone = ensurePassenger();
+  if (standalone.ok) {
+    return {
+      via: 'passenger-standalone',
+      start: (backend) => startPassenger({ env: { HANDOFF_BACKEND: backend } }),
+    };
+  }
+  return { reason: `${apache.reason}; ${standalone.reason}` };
+}
 
 /** S6: one cold start, from the app process's creation to its first answer. */
 export interface ColdStart {
@@ -25,9 +52,9 @@ export interface ColdStart {
 }
 
 /**
- * Runs S5 (hello and hash) and S6 for every Node backend, each under a Passenger instance of its
- * own, all up at once so that the S5 runs can be interleaved (`timing.rounds` times); skips with
- * a reason when Passenger is missing.
+ * Runs S5 (hello and hash) and S6 for every Node backend, each under a Passenger (an Apache) of
+ * its own, all up at once so that the S5 runs can be interleaved (`timing.rounds` times). Says
+ * which Passenger it used, or why it skipped.
  */
 export async function runPassenger(
   timing: Timing,
@@ -36,34 +63,33 @@ export async function runPassenger(
   only: ReadonlySet<string>,
   onRecord: (record: RunRecord) => void,
   onColdStart: (cold: ColdStart) => void,
-): Promise<string | undefined> {
+): Promise<{ via: string } | { skipped: string } | undefined> {
   if (!only.has('S5') && !only.has('S6')) return undefined;
-  const check = ensurePassenger();
-  if (!check.ok) return check.reason;
-  const instances: { backend: string; instance: PassengerInstance }[] = [];
+  const front = chooseFront();
+  if ('reason' in front) return { skipped: front.reason };
+  const instances: { backend: string; instance: Front }[] = [];
   try {
-    for (const backend of APP_BACKENDS) {
-      instances.push({ backend, instance: await startPassenger({ env: { HANDOFF_BACKEND: backend } }) });
-    }
+    for (const backend of APP_BACKENDS) instances.push({ backend, instance: await front.start(backend) });
     if (only.has('S5')) {
       for (let round = 1; round <= timing.rounds; round += 1) {
         const warmupSeconds = round === 1 ? timing.warmupSeconds : 0;
         for (const load of [helloLoad, hashLoad(blobFile)]) {
           for (const { backend, instance } of instances) {
-            onRecord({ ...(await runThroughput(instance, backend, { ...timing, warmupSeconds }, load)), round });
+            const record = await runThroughput(instance, backend, front.via, { ...timing, warmupSeconds }, load);
+            onRecord({ ...record, round });
           }
         }
       }
     }
     if (only.has('S6')) {
       for (let i = 0; i < coldStarts; i += 1) {
-        for (const { backend, instance } of instances) onColdStart(await coldStart(instance, backend));
+        for (const { backend, instance } of instances) onColdStart(await coldStart(instance, backend, front.via));
       }
     }
   } finally {
     await Promise.all(instances.map(({ instance }) => instance.stop()));
   }
-  return undefined;
+  return { via: front.via };
 }
 
 /** A load through Passenger, without its address and duration. */
@@ -91,8 +117,9 @@ function hashLoad(blobFile: string): PassengerLoad {
 }
 
 function runThroughput(
-  instance: PassengerInstance,
+  instance: Front,
   backend: string,
+  via: string,
   timing: Timing,
   load: PassengerLoad,
 ): Promise<RunRecord> {
@@ -103,7 +130,7 @@ function runThroughput(
   return measure(spec, {
     scenario: load.scenario,
     server: backend,
-    via: VIA,
+    via,
     pinned: false,
     pid,
     passengerPid,
@@ -112,7 +139,7 @@ function runThroughput(
 }
 
 /** Stops the app (SIGTERM: it drains and exits), then times Passenger spawning a new one for a request. */
-async function coldStart(instance: PassengerInstance, backend: string): Promise<ColdStart> {
+async function coldStart(instance: Front, backend: string, via: string): Promise<ColdStart> {
   const old = onlyApp(instance);
   process.kill(old, 'SIGTERM');
   const deadline = Date.now() + 15_000;
@@ -132,13 +159,13 @@ async function coldStart(instance: PassengerInstance, backend: string): Promise<
   const fresh = onlyApp(instance);
   return {
     server: backend,
-    via: VIA,
+    via,
     spawnToFirstResponseMs: answeredAt - processStartMs(fresh),
     firstRequestMs,
   };
 }
 
-function onlyApp(instance: PassengerInstance): number {
+function onlyApp(instance: Front): number {
   const pids = instance.appPids();
   if (pids.length !== 1 || pids[0] === undefined) throw new Error(`expected one app process, got ${pids.join(', ')}`);
   return pids[0];
