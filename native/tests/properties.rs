@@ -28,6 +28,7 @@ fn app(base_path: &str) -> Router {
         body_limit: BODY_LIMIT,
         hash_limit: HASH_LIMIT,
         version: "0.0.0".to_owned(),
+        request_timeout: std::time::Duration::from_secs(60),
         test_routes: false,
     }))
 }
@@ -35,6 +36,7 @@ fn app(base_path: &str) -> Router {
 thread_local! {
     static RUNTIME: RefCell<tokio::runtime::Runtime> = RefCell::new(
         tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .expect("a tokio runtime for the tests"),
     );
@@ -60,7 +62,12 @@ impl Answer {
     }
 }
 
-fn call(app: &Router, request: Request<Body>) -> Answer {
+fn call(app: &Router, mut request: Request<Body>) -> Answer {
+    // Every HTTP/1.1 client sends Host; without it the router answers 400 (RFC 9112 3.2).
+    request
+        .headers_mut()
+        .entry(header::HOST)
+        .or_insert(header::HeaderValue::from_static("localhost"));
     RUNTIME.with(|runtime| {
         runtime.borrow().block_on(async {
             let response = app.clone().oneshot(request).await.expect("infallible");

@@ -25,6 +25,7 @@ fn app() -> Router {
         body_limit: 1 << 20,
         hash_limit: 1 << 20,
         version: "0.0.0".to_owned(),
+        request_timeout: std::time::Duration::from_secs(60),
         test_routes: false,
     }))
 }
@@ -32,6 +33,7 @@ fn app() -> Router {
 thread_local! {
     static RUNTIME: RefCell<tokio::runtime::Runtime> = RefCell::new(
         tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .expect("a tokio runtime for the tests"),
     );
@@ -40,6 +42,7 @@ thread_local! {
 /// `POST /echo` with `text`: the status and the body.
 fn echo(text: &[u8]) -> (StatusCode, Vec<u8>) {
     let request = Request::post("/echo")
+        .header(header::HOST, "localhost")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(text.to_vec()))
         .expect("request");

@@ -1,0 +1,133 @@
+// Ratios between servers and the issue's targets, judged from the figures of one run. A target
+// is reported as met or missed with its figure; nothing here fails a build.
+
+import type { AfterLoad } from './direct';
+import type { RunRecord } from './measure';
+import type { ColdStart } from './passenger';
+
+/** native compared with another server in one scenario. */
+export interface Ratio {
+  readonly scenario: string;
+  readonly pinned: boolean;
+  /** `unix`, or the Passenger in front (see RunRecord). */
+  readonly via: string;
+  readonly other: string;
+  /** native's req/s ÷ the other's: above 1, native serves more. */
+  readonly rps: number;
+  /** native's CPU per request ÷ the other's: below 1, native uses less. */
+  readonly cpu: number;
+}
+
+/** One target with its verdict. */
+export interface Verdict {
+  readonly id: string;
+  readonly target: string;
+  /** undefined when the run did not measure it. */
+  readonly met: boolean | undefined;
+  readonly figure: string;
+}
+
+/** Every native/other ratio the run allows. */
+export function computeRatios(runs: readonly RunRecord[]): Ratio[] {
+  const ratios: Ratio[] = [];
+  for (const native of runs.filter((r) => r.server === 'native')) {
+    for (const other of runs) {
+      if (other.server === 'native' || other.scenario !== native.scenario || other.pinned !== native.pinned) continue;
+      ratios.push({
+        scenario: native.scenario,
+        pinned: native.pinned,
+        via: native.via,
+        other: other.server,
+        rps: native.rps / other.rps,
+        cpu: native.cpuMsPer1000 / other.cpuMsPer1000,
+      });
+    }
+  }
+  return ratios;
+}
+
+/** Judges the issue's targets. */
+export function judgeTargets(
+  runs: readonly RunRecord[],
+  afterLoad: readonly AfterLoad[],
+  coldStarts: readonly ColdStart[],
+): Verdict[] {
+  const ratios = computeRatios(runs);
+  const find = (scenario: string, other: string) =>
+    ratios.find((r) => r.scenario === scenario && r.other === other && !r.pinned);
+  const verdicts: Verdict[] = [];
+  const x = (n: number) => `${n.toFixed(2)}×`;
+
+  const s1f = find('S1', 'fastify');
+  const s1e = find('S1', 'express');
+  verdicts.push({
+    id: 'S1',
+    target: 'native ≥ 2× fastify req/s at ≤ ½ its CPU per request; ≥ 8× express req/s',
+    met: s1f && s1e ? s1f.rps >= 2 && s1f.cpu <= 0.5 && s1e.rps >= 8 : undefined,
+    figure: s1f && s1e ? `${x(s1f.rps)} fastify at ${x(s1f.cpu)} its CPU/req; ${x(s1e.rps)} express` : 'not run',
+  });
+  const s2f = find('S2', 'fastify');
+  verdicts.push({
+    id: 'S2',
+    target: 'native ≥ 1.5× fastify req/s at ≤ ½ its CPU per request',
+    met: s2f ? s2f.rps >= 1.5 && s2f.cpu <= 0.5 : undefined,
+    figure: s2f ? `${x(s2f.rps)} req/s at ${x(s2f.cpu)} CPU/req` : 'not run',
+  });
+  const s4f = find('S4', 'fastify');
+  verdicts.push({
+    id: 'S4',
+    target: 'native ≥ 1.5× fastify req/s (concurrency 8)',
+    met: s4f ? s4f.rps >= 1.5 : undefined,
+    figure: s4f ? `${x(s4f.rps)} req/s` : 'not run',
+  });
+  for (const scenario of ['S1', 'S2']) {
+    const limit = find(scenario, 'limit');
+    verdicts.push({
+      id: `${scenario} limit`,
+      target: `${scenario}: native within 10% of the limit binary in req/s and CPU per request`,
+      met: limit ? limit.rps >= 0.9 && limit.cpu <= 1.1 : undefined,
+      figure: limit ? `${x(limit.rps)} the limit's req/s, ${x(limit.cpu)} its CPU/req` : 'not run',
+    });
+  }
+  const s5hello = find('S5 hello', 'fastify');
+  const s5hash = find('S5 hash', 'fastify');
+  verdicts.push({
+    id: 'S5',
+    target: 'through Passenger: native ≥ fastify on hello, ≥ 1.5× on hash',
+    met: s5hello && s5hash ? s5hello.rps >= 1 && s5hash.rps >= 1.5 : undefined,
+    figure: s5hello && s5hash ? `hello ${x(s5hello.rps)}, hash ${x(s5hash.rps)}` : 'not run',
+  });
+  const cold = (server: string) =>
+    median(coldStarts.filter((c) => c.server === server).map((c) => c.spawnToFirstResponseMs));
+  const coldNative = cold('native');
+  const coldFastify = cold('fastify');
+  verdicts.push({
+    id: 'S6',
+    target: 'native cold start ≤ fastify’s',
+    met: Number.isNaN(coldNative) || Number.isNaN(coldFastify) ? undefined : coldNative <= coldFastify,
+    figure: Number.isNaN(coldNative)
+      ? 'not run'
+      : `native ${coldNative.toFixed(0)} ms, fastify ${coldFastify.toFixed(0)} ms`,
+  });
+  const rss = (server: string) => afterLoad.find((a) => a.server === server)?.rssMiB;
+  const rssNative = rss('native');
+  const rssFastify = rss('fastify');
+  verdicts.push({
+    id: 'S7',
+    target: 'native RSS ≤ fastify’s after load',
+    met: rssNative === undefined || rssFastify === undefined ? undefined : rssNative <= rssFastify,
+    figure:
+      rssNative === undefined || rssFastify === undefined
+        ? 'not run'
+        : `native ${rssNative.toFixed(1)} MiB, fastify ${rssFastify.toFixed(1)} MiB`,
+  });
+  return verdicts;
+}
+
+/** The median, NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
