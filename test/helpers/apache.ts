@@ -215,12 +215,21 @@ export async function startApache(options: ApacheOptions): Promise<ApacheInstanc
     return root === undefined ? [] : descendants(root).filter((pid) => !isPassengerAgent(pid) && !isApache(pid));
   };
 
-  const started = runApache(conf, 'start');
+  // Debian's apache2 has been seen to abort while starting in this container ("double free or
+  // corruption", killed by SIGABRT before any app exists): that crash of Apache itself is tried
+  // again, a few times and said so; any other failure to start is reported at once.
+  let started = runApache(conf, 'start');
+  for (let attempt = 2; started.status === null && attempt <= 3; attempt++) {
+    process.stderr.write(
+      `[apache] apache2 -k start was killed by ${started.signal}; starting it again (${attempt}/3)\n`,
+    );
+    started = runApache(conf, 'start');
+  }
   if (started.status !== 0) {
     instances.delete(dir);
     const why = `${started.stderr}${readErrorLog()}`;
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`apache2 -k start failed (${started.status}):\n${tail(why, 30)}`);
+    throw new Error(`apache2 -k start failed (${started.status ?? started.signal}):\n${tail(why, 30)}`);
   }
 
   let createdTmp: string | undefined;
