@@ -9,7 +9,7 @@
 // The addon is built with napi-rs's `--use-napi-cross` (a gcc 4.8 toolchain with a glibc 2.17
 // sysroot, from the npm package @napi-rs/cross-toolchain-x64-target-x86_64). @napi-rs/cli would
 // fetch that toolchain with `npm pack <package>@<its own version>`, a version that does not exist
-// for x86_64 (HOSTING.md); so the toolchain comes from the devDependency and is unpacked into the
+// for x86_64 (docs/hosting.md); so the toolchain comes from the devDependency and is unpacked into the
 // cache folder @napi-rs/cli looks in first. The step fails if the binary needs a glibc above 2.17.
 // Set HANDOFF_PACKAGE_NO_NATIVE=1 to build a bundle without the addon (it serves on the fallback).
 'use strict';

@@ -78,7 +78,7 @@ function handleShutdown(config: Config, server: RunningServer, passenger: Phusio
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // With a listener here, Passenger's loader leaves the exit to us (HOSTING.md, shutdown).
+  // With a listener here, Passenger's loader leaves the exit to us (docs/hosting.md, shutdown).
   passenger?.on('exit', () => stop('Passenger asked the app to exit'));
   // LiteSpeed stops an app with SIGTERM and, right after it, SIGUSR1 (killProcess in
   // litespeedtech/openlitespeed src/extensions/localworker.cpp). Node's default for SIGUSR1

@@ -1,4 +1,4 @@
-// The `.htaccess` block that CloudLinux's "Setup Node.js App" writes (HOSTING.md), so a user can
+// The `.htaccess` block that CloudLinux's "Setup Node.js App" writes (docs/hosting.md), so a user can
 // write it by hand on a host without the panel, or check what the panel wrote. The committed
 // top-level `.htaccess` is this block rendered with the placeholder values below.
 import path from 'node:path';
@@ -33,7 +33,7 @@ const HEADER = `# Phusion Passenger configuration for passenger-handoff, in the 
 # (the panel writes it there itself when you create the app: then leave its block as it is).
 #
 # Change the three quoted values, or let the command write them (one line, run in the app root):
-#   npx passenger-handoff htaccess --base-uri /api
+#   node dist/cli.js htaccess --base-uri /api
 #     --node ~/nodevenv/passenger-handoff/20/bin/node --out ~/public_html/api/.htaccess
 #
 #   PassengerAppRoot      the folder you uploaded (it holds app.js, dist/, native/)

@@ -6,7 +6,7 @@
 // server on a duplicate of it, the fallback through Node's listen, which lsnode.js redirects
 // to the same descriptor). Source: litespeedtech/openlitespeed dist/fcgi-bin/lsnode.js
 // (https://github.com/litespeedtech/openlitespeed/blob/master/dist/fcgi-bin/lsnode.js);
-// HOSTING.md, LiteSpeed.
+// docs/hosting.md, LiteSpeed.
 import type { Backend, RunningServer } from '../backends/types';
 
 /** The part of lsnode.js's `global.LsNode` (an EventEmitter) we use. */

@@ -2,7 +2,7 @@
 // socket of its choosing, runs our callback synchronously, and only on the next tick tells
 // Passenger the address; so inside the callback we close its server (which unlinks the file)
 // and bind ours on the same path before returning. See phusion/passenger
-// src/helper-scripts/node-loader.js and HOSTING.md.
+// src/helper-scripts/node-loader.js and docs/hosting.md.
 import { chmodSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Backend, RunningServer } from '../backends/types';

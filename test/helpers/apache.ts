@@ -1,5 +1,5 @@
 // Runs an app under real Apache 2.4 + mod_passenger (Debian's packages), set up the way a cPanel
-// account is (HOSTING.md): the CloudLinux `.htaccess` block, included from a `<Directory>` of the
+// account is (docs/hosting.md): the CloudLinux `.htaccess` block, included from a `<Directory>` of the
 // vhost because stock mod_passenger refuses it in a real .htaccess, and the app running as an
 // unprivileged user.
 //
@@ -314,7 +314,7 @@ PassengerRoot ${PASSENGER_ROOT}
 PassengerDefaultRuby /usr/bin/ruby
 PassengerInstanceRegistryDir "${dir}/registry"
 PassengerLogFile "${dir}/logs/passenger.log"
-# Tests stay on loopback: without these Passenger contacts Phusion's servers (HOSTING.md).
+# Tests stay on loopback: without these Passenger contacts Phusion's servers (docs/hosting.md).
 PassengerDisableSecurityUpdateCheck on
 PassengerDisableAnonymousTelemetry on
 PassengerMaxPoolSize ${values.maxPoolSize ?? 1}

@@ -1,4 +1,4 @@
-// A cPanel account as CloudLinux's "Setup Node.js App" lays it out (HOSTING.md), in a temporary
+// A cPanel account as CloudLinux's "Setup Node.js App" lays it out (docs/hosting.md), in a temporary
 // folder: ~/public_html, the app root ~/<app>, and ~/nodevenv/<app>/<major>/ whose bin/node is the
 // Node binary and whose lib/ holds package.json (a link to the app root's) and the installed
 // node_modules; the app root's node_modules is a link to it. Everything belongs to the account's
@@ -126,7 +126,7 @@ export function extractInto(account: Account, zipFile: string): void {
 /**
  * "Run NPM Install": links the app root's package.json and lockfile into the nodevenv's lib/, runs
  * `npm install --omit=dev` there as the user (npm would replace a node_modules link in the app
- * root by a real folder, HOSTING.md), and links the app root's node_modules to lib/node_modules.
+ * root by a real folder, docs/hosting.md), and links the app root's node_modules to lib/node_modules.
  */
 export function runNpmInstall(account: Account): void {
   const lib = path.join(account.nodevenv, 'lib');

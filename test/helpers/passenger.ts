@@ -1,5 +1,5 @@
 // Runs an app (by default this repository's app.js) under real Phusion Passenger Standalone with the
-// builtin engine, so tests see the real Node loader, socket handoff and shutdown (HOSTING.md).
+// builtin engine, so tests see the real Node loader, socket handoff and shutdown (docs/hosting.md).
 //
 // Everything Passenger writes (log, pid file, instance registry with the app's socket, its TMPDIR)
 // goes into one fresh temporary folder: the app root stays clean. The folder is removed when the
@@ -154,7 +154,7 @@ export async function startPassenger(options: PassengerOptions = {}): Promise<Pa
     'app.js',
     '--environment',
     'production',
-    // Without these two Passenger phones home (HOSTING.md); tests stay on loopback.
+    // Without these two Passenger phones home (docs/hosting.md); tests stay on loopback.
     '--disable-security-update-check',
     '--disable-anonymous-telemetry',
     '--max-pool-size',
