@@ -8,38 +8,21 @@
 //! `PROPTEST_CASES` sets the cases per property (default 256); `npm run fuzz:long` runs many.
 //! A failure is saved to `properties.proptest-regressions` and replayed first on every run.
 
-use std::cell::RefCell;
-
 use axum::body::{to_bytes, Body};
 use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use axum::Router;
 use handoff::api::error::CATALOGUE;
-use handoff::api::{router, ApiConfig, AppState};
 use proptest::prelude::*;
 use serde_json::Value;
 use tower::ServiceExt;
+
+mod common;
 
 const BODY_LIMIT: u64 = 64;
 const HASH_LIMIT: u64 = 1024;
 
 fn app(base_path: &str) -> Router {
-    router(AppState::new(ApiConfig {
-        base_path: base_path.to_owned(),
-        body_limit: BODY_LIMIT,
-        hash_limit: HASH_LIMIT,
-        version: "0.0.0".to_owned(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
-    }))
-}
-
-thread_local! {
-    static RUNTIME: RefCell<tokio::runtime::Runtime> = RefCell::new(
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a tokio runtime for the tests"),
-    );
+    common::test_app(base_path, BODY_LIMIT, HASH_LIMIT)
 }
 
 /// What a client sees of an answer.
@@ -68,27 +51,25 @@ fn call(app: &Router, mut request: Request<Body>) -> Answer {
         .headers_mut()
         .entry(header::HOST)
         .or_insert(header::HeaderValue::from_static("localhost"));
-    RUNTIME.with(|runtime| {
-        runtime.borrow().block_on(async {
-            let response = app.clone().oneshot(request).await.expect("infallible");
-            let headers = response.headers();
-            let content_type = headers
-                .get(header::CONTENT_TYPE)
-                .map(|v| v.as_bytes().to_vec());
-            let allow = headers
-                .get(header::ALLOW)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            let status = response.status();
-            let body = to_bytes(response.into_body(), usize::MAX)
-                .await
-                .expect("body");
-            Answer {
-                status,
-                content_type,
-                allow,
-                body: body.to_vec(),
-            }
-        })
+    common::block_on(async {
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        let headers = response.headers();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes().to_vec());
+        let allow = headers
+            .get(header::ALLOW)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let status = response.status();
+        let body = to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        Answer {
+            status,
+            content_type,
+            allow,
+            body: body.to_vec(),
+        }
     })
 }
 

@@ -6,37 +6,20 @@
 //!
 //! `PROPTEST_CASES` sets the cases per property (default 256); `npm run fuzz:long` runs many.
 
-use std::cell::RefCell;
-
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use handoff::api::{router, ApiConfig, AppState};
 use proptest::prelude::*;
 use serde_json::Value;
 use tower::ServiceExt;
+
+mod common;
 
 /// serde_json's recursion limit (128) lets 127 levels through.
 const MAX_DEPTH: usize = 127;
 
 fn app() -> Router {
-    router(AppState::new(ApiConfig {
-        base_path: String::new(),
-        body_limit: 1 << 20,
-        hash_limit: 1 << 20,
-        version: "0.0.0".to_owned(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
-    }))
-}
-
-thread_local! {
-    static RUNTIME: RefCell<tokio::runtime::Runtime> = RefCell::new(
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("a tokio runtime for the tests"),
-    );
+    common::test_app("", 1 << 20, 1 << 20)
 }
 
 /// `POST /echo` with `text`: the status and the body.
@@ -46,15 +29,13 @@ fn echo(text: &[u8]) -> (StatusCode, Vec<u8>) {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(text.to_vec()))
         .expect("request");
-    RUNTIME.with(|runtime| {
-        runtime.borrow().block_on(async {
-            let response = app().oneshot(request).await.expect("infallible");
-            let status = response.status();
-            let body = to_bytes(response.into_body(), usize::MAX)
-                .await
-                .expect("body");
-            (status, body.to_vec())
-        })
+    common::block_on(async {
+        let response = app().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let body = to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, body.to_vec())
     })
 }
 

@@ -5,11 +5,12 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use handoff::api::{router, ApiConfig, AppState};
 use handoff::serve::{bind, BindTarget, Server};
+
+mod common;
 
 fn app() -> axum::Router {
     router(AppState::new(ApiConfig {
@@ -39,16 +40,6 @@ fn exchange(mut stream: impl Read + Write, request: &str) -> String {
 
 const HEALTH: &str = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 
-fn wait_finished(server: &Server) {
-    let (done, finished) = mpsc::channel();
-    server.on_finished(move || {
-        let _ = done.send(());
-    });
-    finished
-        .recv_timeout(Duration::from_secs(10))
-        .expect("server finished");
-}
-
 #[test]
 fn serves_on_a_unix_path_and_removes_it_on_close() {
     let path = socket_path("path");
@@ -67,7 +58,7 @@ fn serves_on_a_unix_path_and_removes_it_on_close() {
         "{answer}"
     );
     server.shutdown(Duration::from_secs(1));
-    wait_finished(&server);
+    common::wait_finished(&server);
     assert!(!path.exists(), "socket file removed");
 }
 
@@ -94,7 +85,7 @@ fn serves_on_tcp_with_a_chosen_port() {
     );
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     server.shutdown(Duration::ZERO);
-    wait_finished(&server);
+    common::wait_finished(&server);
 }
 
 #[test]
@@ -113,7 +104,7 @@ fn serves_on_an_inherited_descriptor_and_leaves_the_original_open() {
     let answer = exchange(UnixStream::connect(&path).expect("connect"), HEALTH);
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     server.shutdown(Duration::ZERO);
-    wait_finished(&server);
+    common::wait_finished(&server);
     assert!(
         path.exists(),
         "a descriptor we did not create is not unlinked"

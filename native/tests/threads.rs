@@ -1,11 +1,12 @@
 //! The worker threads are exactly `threads`, never one per core. Alone in its own test binary
 //! (its own process), so no other test's server adds threads while it counts.
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 use handoff::api::{router, ApiConfig, AppState};
 use handoff::serve::{bind, BindTarget, Server};
+
+mod common;
 
 #[test]
 fn runs_exactly_the_requested_number_of_worker_threads() {
@@ -37,13 +38,7 @@ fn runs_exactly_the_requested_number_of_worker_threads() {
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(count_workers() - before, 3);
     server.shutdown(Duration::ZERO);
-    let (done, finished) = mpsc::channel();
-    server.on_finished(move || {
-        let _ = done.send(());
-    });
-    finished
-        .recv_timeout(Duration::from_secs(10))
-        .expect("server finished");
+    common::wait_finished(&server);
     server.release_runtime();
     // Released in the background: the threads end on their own shortly after.
     for _ in 0..250 {

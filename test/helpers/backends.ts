@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import type { BackendName } from '../../src/api/types';
 import { prepareBackend } from '../../src/backends';
 import type { RunningServer } from '../../src/backends/types';
@@ -77,4 +77,18 @@ export async function startBackend(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Inside a `describe`: starts `backends` on Unix sockets before its tests (none when native is
+ * missing outside CI, see requireBackend) and stops them after. The map fills in `before`. */
+export function useBackends(backends: readonly BackendName[]): Map<BackendName, StartedBackend> {
+  const servers = new Map<BackendName, StartedBackend>();
+  before(async (t) => {
+    if (backends.includes('native') && !requireBackend(t as never, 'native')) return;
+    for (const backend of backends) servers.set(backend, await startBackend(backend, 'unix'));
+  });
+  after(async () => {
+    for (const server of servers.values()) await server.stop();
+  });
+  return servers;
 }

@@ -2,10 +2,11 @@
 // reference: `jsonDepth` against the structure JSON.parse builds; `isJsonContentType` and
 // `parseJsonStrict` against what the native server (serde_json) does with the same input.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isJsonContentType, jsonDepth, parseJsonStrict } from '../../src/api/body';
-import { requireBackend, type StartedBackend, startBackend } from '../helpers/backends';
+import type { BackendName } from '../../src/api/types';
+import { useBackends } from '../helpers/backends';
 import { send } from '../helpers/http';
 import { brokenBytes, deepText, depthOf, echoOf, jsonText, readCorpus, runs, textDepth } from './support';
 
@@ -69,19 +70,10 @@ const contentType: fc.Arbitrary<string> = fc
   .map((pieces) => pieces.join(''));
 
 describe('isJsonContentType and parseJsonStrict agree with the native server', () => {
-  const servers = new Map<string, StartedBackend>();
-
-  before(async (t) => {
-    if (!requireBackend(t as never, 'native')) return;
-    servers.set('native', await startBackend('native', 'unix'));
-    servers.set('fastify', await startBackend('fastify', 'unix'));
-  });
-  after(async () => {
-    for (const server of servers.values()) await server.stop();
-  });
+  const servers = useBackends(['native', 'fastify']);
 
   /** POST /echo with body `1` and `type` on `backend`: is the type taken as JSON? */
-  async function takesAsJson(backend: string, type: string): Promise<boolean> {
+  async function takesAsJson(backend: BackendName, type: string): Promise<boolean> {
     const server = servers.get(backend);
     assert.ok(server);
     const reply = await send(server.endpoint, {

@@ -2,9 +2,9 @@
 // `+`, stray `%`, repeated and encoded keys) gets the same whole answer from native and fastify,
 // and greets the name the WHATWG URL standard reads from that query (`url.searchParams`).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { requireBackend, type StartedBackend, startBackend } from '../helpers/backends';
+import { useBackends } from '../helpers/backends';
 import { send } from '../helpers/http';
 import { readCorpus, runs } from './support';
 
@@ -67,16 +67,7 @@ function expectedHello(query: string): { status: number; message?: string } {
 }
 
 describe('GET /hello decodes the query the same on native and fastify', () => {
-  const servers = new Map<string, StartedBackend>();
-
-  before(async (t) => {
-    if (!requireBackend(t as never, 'native')) return;
-    servers.set('native', await startBackend('native', 'unix'));
-    servers.set('fastify', await startBackend('fastify', 'unix'));
-  });
-  after(async () => {
-    for (const server of servers.values()) await server.stop();
-  });
+  const servers = useBackends(['native', 'fastify']);
 
   async function checkQuery(query: string): Promise<void> {
     const answers: Record<string, unknown> = {};
