@@ -2,6 +2,7 @@
 // too old for it, a corrupt file) is a result with the real cause, never a crash.
 import { existsSync } from 'node:fs';
 import type { Config } from '../config';
+import { findPassenger } from '../targets/passenger';
 import type { Backend, ListenTarget, RunningServer } from './types';
 
 /** The addon's exports (generated: native/index.d.ts). */
@@ -61,7 +62,7 @@ function createNativeBackend(prepared: PreparedServer): Backend {
     listen(target: ListenTarget): RunningServer {
       const server = prepared.listen({
         ...toNativeTarget(target),
-        behindPassenger: target.kind === 'path' && isUnderPassenger(),
+        behindPassenger: target.kind === 'path' && findPassenger() !== undefined,
       });
       // Asking for `closed` now is what keeps Node running while only native threads serve.
       const closed = server.closed();
@@ -85,11 +86,6 @@ function toNativeTarget(target: ListenTarget): { path?: string; host?: string; p
     case 'fd':
       return { fd: target.fd };
   }
-}
-
-/** Passenger's loader defines this global; its client-address header is trusted only then. */
-export function isUnderPassenger(): boolean {
-  return (globalThis as { PhusionPassenger?: unknown }).PhusionPassenger !== undefined;
 }
 
 function firstLine(error: unknown): string {

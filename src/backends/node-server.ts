@@ -8,7 +8,7 @@ import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import type { ApiResponse, BackendName } from '../api/types';
 import type { Config } from '../config';
 import { formatRequestLine, log } from '../log';
-import { isUnderPassenger } from './native';
+import { findPassenger } from '../targets/passenger';
 import type { ListenTarget, RunningServer } from './types';
 
 /** Largest request head (request line and headers), in bytes: 431 beyond, as natively
@@ -173,7 +173,7 @@ export function logRequest(backend: BackendName, req: IncomingMessage, res: Serv
 function clientAddress(req: IncomingMessage): string {
   // Behind Passenger the peer is Passenger itself, on a Unix socket (its loader even fakes
   // 127.0.0.1 as remoteAddress): only its header names the client, as in the native server.
-  if (isUnderPassenger()) {
+  if (findPassenger() !== undefined) {
     const header = req.headers['!~passenger-client-address'];
     return typeof header === 'string' ? header : '-';
   }
@@ -189,7 +189,7 @@ export function toRawRequest(req: IncomingMessage, res: ServerResponse, body = r
     // Passenger Standalone relays an app's interim `100 Continue` glued to the final response,
     // which clients cannot parse (native/src/serve/no_continue.rs has the details); the client
     // sends its body after its own wait instead.
-    if (!isUnderPassenger()) res.writeContinue();
+    if (findPassenger() === undefined) res.writeContinue();
   };
   return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, willReadBody };
 }

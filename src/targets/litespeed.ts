@@ -7,7 +7,9 @@
 // to the same descriptor). Source: litespeedtech/openlitespeed dist/fcgi-bin/lsnode.js
 // (https://github.com/litespeedtech/openlitespeed/blob/master/dist/fcgi-bin/lsnode.js);
 // docs/hosting.md, LiteSpeed.
+
 import type { Backend, RunningServer } from '../backends/types';
+import { findPassenger } from './passenger';
 
 /** The part of lsnode.js's `global.LsNode` (an EventEmitter) we use. */
 export interface LsNode {
@@ -22,8 +24,7 @@ const LITESPEED_FD = 0;
 /** LiteSpeed's loader global, when running under LiteSpeed: `LsNode` defined and no
  * `PhusionPassenger` (Passenger's loader, when both are somehow there, is the one to follow). */
 export function findLiteSpeed(): LsNode | undefined {
-  const loaders = globalThis as { LsNode?: LsNode; PhusionPassenger?: unknown };
-  return loaders.PhusionPassenger === undefined ? loaders.LsNode : undefined;
+  return findPassenger() === undefined ? (globalThis as { LsNode?: LsNode }).LsNode : undefined;
 }
 
 /** Serves `backend` on the socket LiteSpeed passed as descriptor 0. `socketPath` (LiteSpeed's

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -18,7 +19,7 @@ pub fn log_line(message: &str) {
 
 tokio::task_local! {
     /// `<method> <path>` of the request a task is serving, for the panic log line.
-    static ROUTE: String;
+    static ROUTE: Arc<str>;
 }
 
 /// Replaces Rust's default panic message (several lines, no component) with one `[native]`
@@ -28,27 +29,32 @@ pub fn install_panic_hook() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            let what = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
+            let what = panic_message(info.payload());
             let place = info
                 .location()
                 .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
             let route = ROUTE
-                .try_with(Clone::clone)
+                .try_with(|route| route.to_string())
                 .unwrap_or_else(|_| "a connection".to_owned());
             log_line(&format!("panic while serving {route}: {what}{place}"));
         }));
     });
 }
 
-/// Formats the request-log message: `<client> <method> <path> <status> <ms>ms`.
-pub fn request_line(client: &str, method: &str, path: &str, status: u16, took: Duration) -> String {
+/// The text a panic was raised with (`panic!("...")` carries a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+/// Formats the request-log message: `<client> <method> <path> <status> <ms>ms` (`route` is
+/// `<method> <path>`).
+pub fn request_line(client: &str, route: &str, status: u16, took: Duration) -> String {
     let ms = took.as_secs_f64() * 1000.0;
-    format!("{client} {method} {path} {status} {ms:.2}ms")
+    format!("{client} {route} {status} {ms:.2}ms")
 }
 
 /// The TCP peer of a connection (none on a Unix socket), put into each request's extensions.
@@ -62,16 +68,13 @@ pub async fn log_requests(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let path = request.uri().path().to_owned();
+    // `<method> <path>`, built once: named by the panic hook while the request runs, then logged.
+    let route: Arc<str> = format!("{} {}", request.method(), request.uri().path()).into();
     let client = client_address(&request, trust_passenger);
-    let response = ROUTE
-        .scope(format!("{method} {path}"), next.run(request))
-        .await;
+    let response = ROUTE.scope(Arc::clone(&route), next.run(request)).await;
     log_line(&request_line(
         &client,
-        &method,
-        &path,
+        &route,
         response.status().as_u16(),
         started.elapsed(),
     ));

@@ -30,14 +30,7 @@ pub fn build(threads: usize) -> io::Result<Runtime> {
     }));
     match built {
         Ok(result) => result,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "unknown reason".to_owned());
-            Err(cannot_start(threads, &what))
-        }
+        Err(panic) => Err(cannot_start(threads, &super::log::panic_message(&*panic))),
     }
 }
 
