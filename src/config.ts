@@ -23,14 +23,16 @@ export interface Config {
   readonly liteSpeedSocket: string | undefined;
   /** `HANDOFF_THREADS`: native worker threads. @default 2 */
   readonly threads: number;
+  /** `HANDOFF_BLOCKING_THREADS`: native threads for blocking work (tokio's blocking pool:
+   * database drivers, file I/O). @default 1 */
+  readonly blockingThreads: number;
   /** `HANDOFF_SHUTDOWN_TIMEOUT_MS`: how long in-flight requests may run on shutdown. @default 10000 */
   readonly shutdownTimeoutMs: number;
   /** `HANDOFF_BASE_PATH`, else `PASSENGER_BASE_URI`; '' for none. @default '' */
   readonly basePath: string;
-  /** `HANDOFF_BODY_LIMIT`: largest `POST /echo` body in bytes. @default 1048576 (1 MiB) */
+  /** `HANDOFF_BODY_LIMIT`: largest request body `readJson` (and the native `Json`) reads, in
+   * bytes. @default 1048576 (1 MiB) */
   readonly bodyLimit: number;
-  /** `HANDOFF_HASH_LIMIT`: largest `POST /hash` body in bytes. @default 67108864 (64 MiB) */
-  readonly hashLimit: number;
   /** `HANDOFF_NATIVE_PATH`: the `.node` file to load. @default native/handoff.<platform>.node */
   readonly nativePath: string;
   /** The `version` of package.json, reported by `GET /health`. */
@@ -45,6 +47,8 @@ export interface Config {
   readonly socketMode: number | undefined;
   /** `HANDOFF_TEST_ROUTES=1` mounts routes that fail on purpose (for the tests). @default false */
   readonly testRoutes: boolean;
+  /** Your settings (see "Your settings" below). */
+  readonly app: AppSettings;
 }
 
 /** A variable with a value we do not accept; the message names it and what is accepted. */
@@ -69,10 +73,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     socketPath: socket === undefined ? undefined : path.resolve(socket),
     liteSpeedSocket: nonEmpty(env.LSNODE_SOCKET),
     threads: readInteger(env, 'HANDOFF_THREADS', 2, 1, 64),
+    blockingThreads: readInteger(env, 'HANDOFF_BLOCKING_THREADS', 1, 1, 64),
     shutdownTimeoutMs: readInteger(env, 'HANDOFF_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     basePath: readBasePath(env),
     bodyLimit: readInteger(env, 'HANDOFF_BODY_LIMIT', 1024 * 1024, 0, MAX_SAFE_BYTES),
-    hashLimit: readInteger(env, 'HANDOFF_HASH_LIMIT', 64 * 1024 * 1024, 0, MAX_SAFE_BYTES),
     nativePath: path.resolve(PACKAGE_ROOT, nonEmpty(env.HANDOFF_NATIVE_PATH) ?? defaultNativePath()),
     version: readVersion(),
     testRoutes: readFlag(env, 'HANDOFF_TEST_ROUTES'),
@@ -80,7 +84,32 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     requestTimeoutMs,
     maxConnections: readInteger(env, 'HANDOFF_MAX_CONNECTIONS', 1024, 1, 1_000_000),
     socketMode: readMode(env, 'HANDOFF_SOCKET_MODE'),
+    app: Object.freeze(readAppSettings(env)),
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Your settings. To add one (say FOO_URL): a field in AppSettings, a line in readAppSettings,
+// the same field in native/src/app/mod.rs's AppSettings (it arrives there as JSON, camelCase),
+// and a row in the README's configuration table. Handlers read them as `context.app`; your
+// setup hook (src/app/hooks.ts) as `config.app`. To read the value: nonEmpty (a string or
+// undefined), readInteger (a whole number within bounds, with a default), readFlag (1 or 0);
+// they throw a ConfigError naming the variable for a value they refuse.
+// ---------------------------------------------------------------------------------------------
+
+/** Settings of your own routes, validated like the rest. */
+export interface AppSettings {
+  // [examples] begin
+  /** `HANDOFF_HASH_LIMIT`: largest `POST /hash` body in bytes. @default 67108864 (64 MiB) */
+  readonly hashLimit: number;
+  // [examples] end
+}
+
+/** Reads your settings from `env`; throw a ConfigError for a value you do not accept. */
+function readAppSettings(env: NodeJS.ProcessEnv): AppSettings {
+  return {
+    hashLimit: readInteger(env, 'HANDOFF_HASH_LIMIT', 64 * 1024 * 1024, 0, MAX_SAFE_BYTES), // [examples]
+  };
 }
 
 /** The platform triple napi-rs puts in binary names, e.g. `linux-x64-gnu`. */

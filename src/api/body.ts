@@ -1,8 +1,8 @@
 // Reading request bodies within a limit, recognising JSON, and parsing JSON by the same rules
 // as the native server (serde_json), so both backends agree on what is valid.
 import type { IncomingHttpHeaders } from 'node:http';
-import { errors } from './errors';
-import type { ApiRequest } from './types';
+import { ApiError } from './errors';
+import type { ApiContext, ApiRequest } from './types';
 
 /** Deepest nesting serde_json accepts (its recursion limit of 128 allows 127 levels). */
 export const MAX_JSON_DEPTH = 127;
@@ -11,7 +11,7 @@ export const MAX_JSON_DEPTH = 127;
 export function checkDeclaredLength(headers: IncomingHttpHeaders, limit: number): void {
   const declared = headers['content-length'];
   if (declared !== undefined && /^\s*\d+\s*$/.test(declared) && Number(declared) > limit) {
-    throw errors.payloadTooLarge(limit);
+    throw new ApiError('payload_too_large', { limit });
   }
 }
 
@@ -37,7 +37,7 @@ export async function streamLimited(
   // stream is left alone (destroying it would destroy the socket before the 408 is written).
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(errors.requestTimeout()), limits.timeMs);
+    timer = setTimeout(() => reject(new ApiError('request_timeout')), limits.timeMs);
   });
   const chunks = request.body[Symbol.asyncIterator]();
   let total = 0;
@@ -49,12 +49,12 @@ export async function streamLimited(
       if (done) break;
       const buffer = typeof value === 'string' ? Buffer.from(value) : (value as Buffer);
       total += buffer.length;
-      if (total > limit) throw errors.payloadTooLarge(limit);
+      if (total > limit) throw new ApiError('payload_too_large', { limit });
       onChunk(buffer);
     }
   } catch (error) {
-    if (error instanceof Error && error.name === 'ApiError') throw error;
-    throw errors.bodyReadFailed();
+    if (error instanceof ApiError) throw error;
+    throw new ApiError('body_read_failed');
   } finally {
     clearTimeout(timer);
   }
@@ -66,6 +66,34 @@ export async function readLimited(request: ApiRequest, limits: BodyLimits): Prom
   const chunks: Buffer[] = [];
   await streamLimited(request, limits, (chunk) => chunks.push(chunk));
   return Buffer.concat(chunks);
+}
+
+/** Reads a JSON request body as every backend does: 415 `unsupported_media_type` unless the
+ * Content-Type is JSON, 413 `payload_too_large` over `context.bodyLimit` (HANDOFF_BODY_LIMIT),
+ * 408 `request_timeout` when it arrives too slowly, 400 `invalid_json` unless it is JSON as
+ * serde_json reads it. Returns the parsed value: check its shape yourself (and throw
+ * `new ApiError('invalid_body')` when it is not what the route expects). */
+export async function readJson(request: ApiRequest, context: ApiContext): Promise<unknown> {
+  if (!isJsonContentType(request.headers)) throw new ApiError('unsupported_media_type');
+  return parseJsonStrict(await readBody(request, context));
+}
+
+/** Reads the whole body: 413 over `limit` bytes (default `context.bodyLimit`), 408 when it
+ * arrives too slowly (HANDOFF_REQUEST_TIMEOUT_MS). */
+export function readBody(request: ApiRequest, context: ApiContext, limit = context.bodyLimit): Promise<Buffer> {
+  return readLimited(request, { bytes: limit, timeMs: context.requestTimeoutMs });
+}
+
+/** Hands each chunk of the body to `onChunk` as it arrives, without keeping it; resolves with
+ * the byte count. 413 over `limit` bytes (default `context.bodyLimit`; a declared length over
+ * it is refused before anything is read), 408 when it arrives too slowly. */
+export function streamBody(
+  request: ApiRequest,
+  context: ApiContext,
+  onChunk: (chunk: Buffer) => void,
+  limit = context.bodyLimit,
+): Promise<number> {
+  return streamLimited(request, { bytes: limit, timeMs: context.requestTimeoutMs }, onChunk);
 }
 
 /** True for `application/json` and `application/<anything>+json`, parameters ignored. */
@@ -93,19 +121,19 @@ export function parseJsonStrict(bytes: Buffer): unknown {
   try {
     text = strictUtf8.decode(bytes);
   } catch {
-    throw errors.invalidJson();
+    throw new ApiError('invalid_json');
   }
-  if (jsonDepth(text) > MAX_JSON_DEPTH) throw errors.invalidJson();
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new ApiError('invalid_json');
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw errors.invalidJson();
+    throw new ApiError('invalid_json');
   }
   // JSON.parse takes lone surrogates and turns overflowing numbers into Infinity, where
   // serde_json refuses both; a reviver would not see a value hidden by a repeated key
   // ({"a":1e400,"a":1}), so the text itself is scanned.
-  if (NEEDS_VALUE_CHECK.test(text) && !valuesAreStrict(text)) throw errors.invalidJson();
+  if (NEEDS_VALUE_CHECK.test(text) && !valuesAreStrict(text)) throw new ApiError('invalid_json');
   return value;
 }
 

@@ -1,35 +1,54 @@
-// The error catalogue: every error the API answers with, the same on every backend. The native
-// server keeps the same catalogue in native/src/api/error.rs; the contract tests compare them.
+// The error catalogue: every error the API answers with, the same on every backend. It lives in
+// errors.json, which the native server reads too (native/build.rs generates its ErrorCode from
+// it), so adding an error is one entry there plus the `throw new ApiError('<code>')` that uses it.
+import catalogue from './errors.json';
 
-/** Every error code with its HTTP status. */
-export const ERROR_CATALOGUE = [
-  { code: 'not_found', status: 404 },
-  { code: 'method_not_allowed', status: 405 },
-  { code: 'invalid_name', status: 400 },
-  { code: 'unsupported_media_type', status: 415 },
-  { code: 'invalid_json', status: 400 },
-  { code: 'payload_too_large', status: 413 },
-  { code: 'body_read_failed', status: 400 },
-  { code: 'bad_request', status: 400 },
-  { code: 'request_timeout', status: 408 },
-  { code: 'internal_error', status: 500 },
-] as const;
+/** One of the catalogued codes: a key of errors.json. */
+export type ErrorCode = keyof typeof catalogue;
 
-/** One of the catalogued codes. */
-export type ErrorCode = (typeof ERROR_CATALOGUE)[number]['code'];
+/** An entry of errors.json. `message` may hold `{placeholders}`, filled by ApiError's params;
+ * `close` makes the answer close the connection; `example` marks the demo's own errors. */
+interface CatalogueEntry {
+  readonly status: number;
+  readonly message: string;
+  readonly close?: boolean;
+  readonly example?: boolean;
+}
 
-/** An error to answer with: thrown by handlers, turned into `{"error":{"code","message"}}`. */
+const ENTRIES: Readonly<Record<ErrorCode, CatalogueEntry>> = catalogue;
+
+/** Every error code with its HTTP status and message template, in the file's order. */
+export const ERROR_CATALOGUE: readonly {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly message: string;
+}[] = (Object.keys(ENTRIES) as ErrorCode[]).map((code) => ({
+  code,
+  status: ENTRIES[code].status,
+  message: ENTRIES[code].message,
+}));
+
+/** Values for a message's `{placeholders}`. */
+export type ErrorParams = Readonly<Record<string, string | number>>;
+
+/** An error to answer with: thrown by handlers, turned into `{"error":{"code","message"}}` with
+ * the catalogued status. `params` fill the message's placeholders
+ * (`new ApiError('payload_too_large', { limit })`); `headers` are added to the answer (405's
+ * `allow`). An entry with `"close": true` also sends `connection: close`. */
 export class ApiError extends Error {
   override name = 'ApiError';
   readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(
     readonly code: ErrorCode,
-    message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
+    params: ErrorParams = {},
+    headers: Readonly<Record<string, string>> = {},
   ) {
-    super(message);
-    this.status = statusOf(code);
+    const entry = ENTRIES[code];
+    super(fillPlaceholders(code, entry.message, params));
+    this.status = entry.status;
+    this.headers = entry.close === true ? { ...headers, connection: 'close' } : headers;
   }
 
   /** The JSON body sent to the client. */
@@ -38,31 +57,12 @@ export class ApiError extends Error {
   }
 }
 
-function statusOf(code: ErrorCode): number {
-  const entry = ERROR_CATALOGUE.find((e) => e.code === code);
-  return entry ? entry.status : 500;
+/** `The limit of {limit} bytes.` with `{ limit: 5 }` → `The limit of 5 bytes.` A placeholder
+ * without a value is a programming error: it throws (and so answers 500, logged). */
+function fillPlaceholders(code: ErrorCode, template: string, params: ErrorParams): string {
+  return template.replace(/\{([A-Za-z0-9_]+)\}/g, (_placeholder, name: string) => {
+    const value = Object.hasOwn(params, name) ? params[name] : undefined;
+    if (value === undefined) throw new Error(`new ApiError('${code}') needs a value for {${name}}`);
+    return String(value);
+  });
 }
-
-/** Constructors for each error, with the exact messages the native server sends. */
-export const errors = {
-  notFound: () => new ApiError('not_found', 'No route matches this path.'),
-  methodNotAllowed: (allow: string) =>
-    new ApiError('method_not_allowed', 'This path does not accept this method; see the Allow header.', {
-      allow,
-    }),
-  invalidName: () => new ApiError('invalid_name', 'The name parameter must be 1 to 100 characters long.'),
-  unsupportedMediaType: () =>
-    new ApiError('unsupported_media_type', 'The request body must be sent as Content-Type: application/json.'),
-  invalidJson: () => new ApiError('invalid_json', 'The request body is not valid JSON.'),
-  // The rest of an oversized body is never read, so the connection cannot be reused.
-  payloadTooLarge: (limit: number) =>
-    new ApiError('payload_too_large', `The request body is larger than the limit of ${limit} bytes.`, {
-      connection: 'close',
-    }),
-  bodyReadFailed: () => new ApiError('body_read_failed', 'The request body could not be read.'),
-  // Node refuses these requests itself, with a bare 400; the native server answers with this.
-  badRequest: () => new ApiError('bad_request', 'The request is malformed.', { connection: 'close' }),
-  requestTimeout: () =>
-    new ApiError('request_timeout', 'The request body took too long to arrive.', { connection: 'close' }),
-  internal: () => new ApiError('internal_error', 'Internal server error.'),
-};

@@ -1,7 +1,6 @@
-// The express fallback: a tiny adapter around the shared dispatcher (src/api/dispatch.ts).
+// The express fallback: a tiny adapter around the shared dispatcher (src/api/router.ts).
 import { pipeline } from 'node:stream/promises';
 import express from 'express';
-import { createDispatch } from '../api/dispatch';
 import type { Config } from '../config';
 import { describeError, log } from '../log';
 import {
@@ -10,15 +9,16 @@ import {
   hasRefusedTargetCharacters,
   listenNodeServer,
   logRequest,
+  prepareApi,
   responseHeaders,
   responsePayload,
   toRawRequest,
 } from './node-server';
 import type { Backend } from './types';
 
-/** Builds the express app; `listen` only has to bind. */
-export function createExpressBackend(config: Config): Backend {
-  const dispatch = createDispatch({ ...config, backend: 'express' });
+/** Runs your setup hook and builds the express app; `listen` only has to bind. */
+export async function createExpressBackend(config: Config): Promise<Backend> {
+  const { dispatch, close } = await prepareApi(config, 'express');
   const app = express();
   // Same answers as the other backends: no ETag, no X-Powered-By, exact paths.
   app.set('etag', false);
@@ -45,6 +45,6 @@ export function createExpressBackend(config: Config): Backend {
   });
   return {
     name: 'express',
-    listen: (target) => listenNodeServer(createNodeServer(config, app), target, async () => {}),
+    listen: (target) => listenNodeServer(createNodeServer(config, app), target, close),
   };
 }

@@ -1,8 +1,7 @@
-// The fastify fallback: a tiny adapter around the shared dispatcher (src/api/dispatch.ts).
+// The fastify fallback: a tiny adapter around the shared dispatcher (src/api/router.ts).
 import type { Readable } from 'node:stream';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { createDispatch } from '../api/dispatch';
-import { errors } from '../api/errors';
+import { ApiError } from '../api/errors';
 import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import type { Config } from '../config';
 import { describeError, log } from '../log';
@@ -13,15 +12,17 @@ import {
   hasRefusedTargetCharacters,
   listenNodeServer,
   logRequest,
+  prepareApi,
   responseHeaders,
   responsePayload,
   toRawRequest,
 } from './node-server';
 import type { Backend } from './types';
 
-/** Builds the fastify app and waits for `ready()`, so that `listen` only has to bind. */
+/** Runs your setup hook, builds the fastify app and waits for `ready()`, so that `listen` only
+ * has to bind. */
 export async function createFastifyBackend(config: Config): Promise<Backend> {
-  const dispatch = createDispatch({ ...config, backend: 'fastify' });
+  const { dispatch, close } = await prepareApi(config, 'fastify');
   const app = Fastify({
     logger: false,
     serverFactory: (handler) => createNodeServer(config, handler),
@@ -62,13 +63,20 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
     // FST_ERR_CTP_INVALID_MEDIA_TYPE); the body is still unread, so let the API judge it.
     if (error.code?.startsWith('FST_ERR_CTP_')) return handle(request, reply);
     log('fastify', `cannot answer ${request.method} ${request.url}: ${describeError(error)}`);
-    const internal = errors.internal();
-    return reply.code(internal.status).header('content-type', JSON_CONTENT_TYPE).send(toJsonBuffer(internal.toBody()));
+    const internal = new ApiError('internal_error');
+    return reply
+      .code(internal.status)
+      .headers({ 'content-type': JSON_CONTENT_TYPE, ...internal.headers })
+      .send(toJsonBuffer(internal.toBody()));
   });
   await app.ready();
 
   return {
     name: 'fastify',
-    listen: (target) => listenNodeServer(app.server, target, () => app.close()),
+    listen: (target) =>
+      listenNodeServer(app.server, target, async () => {
+        await app.close();
+        await close();
+      }),
   };
 }

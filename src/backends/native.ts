@@ -9,12 +9,33 @@ import type { Backend, ListenTarget, RunningServer } from './types';
 type Addon = typeof import('../../native/index');
 type PreparedServer = import('../../native/index').PreparedServer;
 
+/** How the native server's error starts when your setup hook failed. */
+const SETUP_FAILED = 'setup failed:';
+
+/** What `prepare` takes, as JSON: native/src/api/config.rs's Config (camelCase; `app` is
+ * native/src/app/mod.rs's AppSettings). */
+export function nativeConfig(config: Config) {
+  return {
+    threads: config.threads,
+    blockingThreads: config.blockingThreads,
+    basePath: config.basePath,
+    version: config.version,
+    testRoutes: config.testRoutes,
+    headerTimeoutMs: config.headerTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxConnections: config.maxConnections,
+    bodyLimit: config.bodyLimit,
+    app: config.app,
+  };
+}
+
 /** The outcome of loading the addon. */
 export type NativeLoad =
   | { readonly ok: true; readonly backend: Backend }
   | { readonly ok: false; readonly reason: string };
 
-/** Loads the `.node` file named by the config and wraps it as a Backend. */
+/** Loads the `.node` file named by the config and wraps it as a Backend. Throws (rather than
+ * returning a failure to fall back from) when your setup hook failed: `setup failed: …`. */
 export function loadNativeBackend(config: Config): NativeLoad {
   const file = config.nativePath;
   if (!existsSync(file)) {
@@ -30,21 +51,16 @@ export function loadNativeBackend(config: Config): NativeLoad {
     return { ok: false, reason: `${file} is not the passenger-handoff addon (no prepare export)` };
   }
   // Threads start here, before anything is bound: a host that refuses them (CloudLinux NPROC,
-  // EAGAIN) is a load failure that `auto` answers with the fallback, not a dead app.
+  // EAGAIN) is a load failure that `auto` answers with the fallback, not a dead app. Your setup
+  // hook runs here too (native/src/app/mod.rs); its failure stops the start in every mode.
   let prepared: PreparedServer;
   try {
-    prepared = addon.prepare({
-      threads: config.threads,
-      basePath: config.basePath,
-      bodyLimit: config.bodyLimit,
-      hashLimit: config.hashLimit,
-      version: config.version,
-      testRoutes: config.testRoutes,
-      headerTimeoutMs: config.headerTimeoutMs,
-      requestTimeoutMs: config.requestTimeoutMs,
-      maxConnections: config.maxConnections,
-    });
+    // prepare(configJson: string); the cast covers a binary built before it took JSON.
+    const prepare = addon.prepare as unknown as (configJson: string) => PreparedServer;
+    prepared = prepare(JSON.stringify(nativeConfig(config)));
   } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.startsWith(SETUP_FAILED)) throw new Error(message);
     return { ok: false, reason: `cannot start the native server: ${firstLine(error)}` };
   }
   return { ok: true, backend: createNativeBackend(prepared) };

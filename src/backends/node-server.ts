@@ -3,13 +3,49 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
-import type { RawRequest } from '../api/dispatch';
 import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
+import { createDispatch, type Dispatch, type RawRequest } from '../api/router';
 import type { ApiResponse, BackendName } from '../api/types';
+import * as hooks from '../app/hooks';
 import type { Config } from '../config';
-import { formatRequestLine, log } from '../log';
+import { describeError, formatRequestLine, log } from '../log';
 import { findPassenger } from '../targets/passenger';
 import type { ListenTarget, RunningServer } from './types';
+
+/** The API of a JavaScript backend, with your resources. */
+export interface PreparedApi {
+  readonly dispatch: Dispatch;
+  /** Runs your close hook; a failure is logged, never thrown. */
+  readonly close: () => Promise<void>;
+}
+
+/** Runs your setup hook (src/app/hooks.ts), then builds the route table. A setup failure is
+ * thrown as `setup failed: <message>`, which stops the start. */
+export async function prepareApi(config: Config, backend: BackendName): Promise<PreparedApi> {
+  let resources: hooks.Resources;
+  try {
+    resources = await hooks.setup(config);
+  } catch (error) {
+    throw new Error(`setup failed: ${describeError(error)}`);
+  }
+  const dispatch = createDispatch({
+    backend,
+    version: config.version,
+    basePath: config.basePath,
+    bodyLimit: config.bodyLimit,
+    requestTimeoutMs: config.requestTimeoutMs,
+    testRoutes: config.testRoutes,
+    app: config.app,
+    resources,
+  });
+  return {
+    dispatch,
+    close: () =>
+      hooks.close(resources).catch((error: unknown) => {
+        log('main', `close failed: ${describeError(error)}`);
+      }),
+  };
+}
 
 /** Largest request head (request line and headers), in bytes: 431 beyond, as natively
  * (native/src/serve/mod.rs MAX_HEADER_BYTES). */

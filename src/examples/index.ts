@@ -1,0 +1,18 @@
+// The demo routes: delete this directory (and the lines marked `// [examples]`) with
+// `npm run examples:remove`. The native side has the same in native/src/examples/.
+import type { Route } from '../api';
+import { counterRoute } from './counter';
+import { echoPost } from './echo';
+import { hashPost } from './hash';
+import { helloGet, helloNameGet } from './hello';
+
+/** hello, echo, hash and counter, built once per server (so each has its own counter). */
+export function exampleRoutes(): Route[] {
+  return [
+    { path: '/hello', methods: { GET: helloGet } },
+    { path: '/hello/{name}', methods: { GET: helloNameGet } },
+    { path: '/echo', methods: { POST: echoPost } },
+    { path: '/hash', methods: { POST: hashPost } },
+    counterRoute(),
+  ];
+}
