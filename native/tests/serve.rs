@@ -7,20 +7,17 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use handoff::api::{router, ApiConfig, AppState};
+use handoff::api::Config;
 use handoff::serve::{bind, BindTarget, Server};
 
 mod common;
 
 fn app() -> axum::Router {
-    router(AppState::new(ApiConfig {
-        base_path: String::new(),
-        body_limit: 1024,
-        hash_limit: 1024,
+    common::app_with(Config {
         version: "1.2.3".to_owned(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
-    }))
+        body_limit: 1024,
+        ..common::config()
+    })
 }
 
 fn socket_path(name: &str) -> PathBuf {

@@ -7,15 +7,28 @@ use tower::ServiceExt;
 
 use super::*;
 
+/// The defaults with the test routes on: what every test starts from.
+fn config() -> Config {
+    Config {
+        test_routes: true,
+        ..Config::default()
+    }
+}
+
+fn app_with(config: Config) -> Router {
+    router(AppState::for_tests(config))
+}
+
 fn app(base_path: &str) -> Router {
-    router(AppState::new(ApiConfig {
+    app_with(Config {
         base_path: base_path.to_owned(),
         body_limit: 64,
-        hash_limit: 1024,
         version: "9.9.9".to_owned(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
-    }))
+        app: crate::app::AppSettings {
+            hash_limit: 1024, // [examples]
+        },
+        ..config()
+    })
 }
 
 async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Option<String>, Value) {
@@ -150,14 +163,10 @@ async fn echo_refuses_wrong_type_bad_json_and_big_bodies() {
 #[tokio::test]
 async fn echo_allows_nesting_to_127_levels_only() {
     let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-    let router = router(AppState::new(ApiConfig {
-        base_path: String::new(),
+    let router = app_with(Config {
         body_limit: 4096,
-        hash_limit: 0,
-        version: String::new(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
-    }));
+        ..config()
+    });
     assert_eq!(
         send(&router, post("/echo", "application/json", nested(127)))
             .await
