@@ -8,8 +8,8 @@ export declare class NativeServer {
   /** The TCP port, or null on a Unix socket. */
   get port(): number | null
   /**
-   * Stops accepting, lets in-flight requests finish for up to `graceMs` milliseconds, and
-   * resolves once no connection is left.
+   * Stops accepting, lets in-flight requests finish for up to `graceMs` milliseconds, runs
+   * the app's `close` hook, and resolves once it has returned.
    */
   close(graceMs: number): Promise<void>
   /**
@@ -19,7 +19,10 @@ export declare class NativeServer {
   closed(): Promise<void>
 }
 
-/** A server with its worker threads started and its API built, not yet listening. */
+/**
+ * A server with its worker threads started, `app::setup` done and its API built, not yet
+ * listening.
+ */
 export declare class PreparedServer {
   /**
    * Binds synchronously and starts serving; throws if the socket cannot be bound, or if
@@ -28,7 +31,11 @@ export declare class PreparedServer {
   listen(target: ListenTarget): NativeServer
 }
 
-/** Every error code with its HTTP status, as JSON: `[{"code":"not_found","status":404},…]`. */
+/**
+ * The error catalogue as compiled in, in file order, as JSON:
+ * `[{"code":"not_found","status":404,"message":"No route matches this path."},…]` (messages
+ * with their `{placeholders}`).
+ */
 export declare function errorCatalogue(): string
 
 /** Where [`PreparedServer::listen`] listens: exactly one of `path`, `port`, `fd`. */
@@ -49,30 +56,12 @@ export interface ListenTarget {
 }
 
 /**
- * Starts the worker threads and builds the API, before anything is bound, so that a host that
- * refuses threads (a process limit) is known while a fallback can still take over. Throws if
- * the threads cannot be started. A panic becomes a JavaScript exception, never an abort.
+ * Starts the worker threads, runs the app's `setup` hook and builds the API, before anything
+ * is bound, so that a host that refuses threads (a process limit) or a failing setup is known
+ * while a fallback can still take over. `configJson` is the JSON of the native config
+ * (camelCase: `threads`, `blockingThreads`, `basePath`, `version`, `testRoutes`,
+ * `headerTimeoutMs`, `requestTimeoutMs`, `maxConnections`, `bodyLimit`, `app`); a field left
+ * out takes its default. Throws with the field at fault, `cannot start N worker threads: …`
+ * or `setup failed: …`. A panic becomes a JavaScript exception, never an abort.
  */
-export declare function prepare(options: PrepareOptions): PreparedServer
-
-/** Options of [`prepare`]: how to serve. */
-export interface PrepareOptions {
-  /** Worker threads. */
-  threads: number
-  /** Prefix of every route, without a trailing slash; empty for none. */
-  basePath: string
-  /** Largest `POST /echo` body, in bytes. */
-  bodyLimit: number
-  /** Largest `POST /hash` body, in bytes. */
-  hashLimit: number
-  /** Version reported by `GET /health`. */
-  version: string
-  /** Mount the routes that fail on purpose, for tests. @default false */
-  testRoutes?: boolean
-  /** Milliseconds a client may take to send the request head. @default 10000 */
-  headerTimeoutMs?: number
-  /** Milliseconds a request body may take to arrive. @default 60000 */
-  requestTimeoutMs?: number
-  /** Connections served at once; more are closed at once. @default 1024 */
-  maxConnections?: number
-}
+export declare function prepare(configJson: string): PreparedServer

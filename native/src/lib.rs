@@ -1,47 +1,27 @@
 //! passenger-handoff's native server: the API in Rust (axum on a bounded tokio runtime),
-//! exposed to Node through napi-rs. This file is the whole JavaScript-facing surface; the API
-//! lives in [`api`], sockets and threads in [`serve`].
+//! exposed to Node through napi-rs. This file is the whole JavaScript-facing surface. Your
+//! routes, settings and resources live in [`app`]; the template's core API (errors, extractors,
+//! `/health`) in [`api`]; the demo routes in `examples`; sockets and threads in [`serve`].
 
 #![deny(clippy::unwrap_used)]
 
 pub mod api;
+pub mod app;
+pub mod examples; // [examples]
+pub mod prepare;
 pub mod serve;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::Router;
 use napi::bindgen_prelude::Object;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
-use tokio::runtime::Runtime;
 
-use api::{ApiConfig, AppState};
-use serve::{BindTarget, ServeOptions, Server};
-
-/// Options of [`prepare`]: how to serve.
-#[napi(object)]
-pub struct PrepareOptions {
-    /// Worker threads.
-    pub threads: u32,
-    /// Prefix of every route, without a trailing slash; empty for none.
-    pub base_path: String,
-    /// Largest `POST /echo` body, in bytes.
-    pub body_limit: i64,
-    /// Largest `POST /hash` body, in bytes.
-    pub hash_limit: i64,
-    /// Version reported by `GET /health`.
-    pub version: String,
-    /// Mount the routes that fail on purpose, for tests. @default false
-    pub test_routes: Option<bool>,
-    /// Milliseconds a client may take to send the request head. @default 10000
-    pub header_timeout_ms: Option<u32>,
-    /// Milliseconds a request body may take to arrive. @default 60000
-    pub request_timeout_ms: Option<u32>,
-    /// Connections served at once; more are closed at once. @default 1024
-    pub max_connections: Option<u32>,
-}
+use api::Config;
+use prepare::Prepared;
+use serve::{BindTarget, Server};
 
 /// Where [`PreparedServer::listen`] listens: exactly one of `path`, `port`, `fd`.
 #[napi(object)]
@@ -59,47 +39,26 @@ pub struct ListenTarget {
     pub behind_passenger: bool,
 }
 
-/// A server with its worker threads started and its API built, not yet listening.
+/// A server with its worker threads started, `app::setup` done and its API built, not yet
+/// listening.
 #[napi]
 pub struct PreparedServer {
-    parts: Mutex<Option<(Runtime, Router)>>,
-    options: ServeOptions,
+    prepared: Mutex<Option<Prepared>>,
 }
 
-/// Starts the worker threads and builds the API, before anything is bound, so that a host that
-/// refuses threads (a process limit) is known while a fallback can still take over. Throws if
-/// the threads cannot be started. A panic becomes a JavaScript exception, never an abort.
+/// Starts the worker threads, runs the app's `setup` hook and builds the API, before anything
+/// is bound, so that a host that refuses threads (a process limit) or a failing setup is known
+/// while a fallback can still take over. `configJson` is the JSON of the native config
+/// (camelCase: `threads`, `blockingThreads`, `basePath`, `version`, `testRoutes`,
+/// `headerTimeoutMs`, `requestTimeoutMs`, `maxConnections`, `bodyLimit`, `app`); a field left
+/// out takes its default. Throws with the field at fault, `cannot start N worker threads: …`
+/// or `setup failed: …`. A panic becomes a JavaScript exception, never an abort.
 #[napi(catch_unwind)]
-pub fn prepare(options: PrepareOptions) -> Result<PreparedServer> {
-    let config = ApiConfig {
-        base_path: options.base_path,
-        body_limit: to_limit("bodyLimit", options.body_limit)?,
-        hash_limit: to_limit("hashLimit", options.hash_limit)?,
-        version: options.version,
-        request_timeout: Duration::from_millis(u64::from(
-            options.request_timeout_ms.unwrap_or(60_000),
-        )),
-        test_routes: options.test_routes.unwrap_or(false),
-    };
-    let defaults = ServeOptions::default();
-    let serve_options = ServeOptions {
-        behind_passenger: false,
-        header_timeout: options
-            .header_timeout_ms
-            .map_or(defaults.header_timeout, |ms| {
-                Duration::from_millis(u64::from(ms))
-            }),
-        max_connections: options
-            .max_connections
-            .map_or(defaults.max_connections, |n| n as usize),
-    };
-    serve::log::install_panic_hook();
-    let app = api::router(AppState::new(config));
-    let runtime = serve::runtime::build(options.threads as usize)
-        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+pub fn prepare(config_json: String) -> Result<PreparedServer> {
+    let config = Config::from_json(&config_json).map_err(invalid)?;
+    let prepared = Prepared::new(config).map_err(|e| Error::new(Status::GenericFailure, e))?;
     Ok(PreparedServer {
-        parts: Mutex::new(Some((runtime, app))),
-        options: serve_options,
+        prepared: Mutex::new(Some(prepared)),
     })
 }
 
@@ -110,8 +69,8 @@ impl PreparedServer {
     #[napi(catch_unwind)]
     pub fn listen(&self, target: ListenTarget) -> Result<NativeServer> {
         let bind_target = bind_target(&target)?;
-        let (runtime, app) = self
-            .parts
+        let prepared = self
+            .prepared
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
@@ -121,13 +80,9 @@ impl PreparedServer {
                     "this server is already listening".to_owned(),
                 )
             })?;
-        let app = serve::log::with_request_log(app, target.behind_passenger);
         let bound = serve::bind(&bind_target).map_err(|e| io_error(&bind_target, e))?;
-        let options = ServeOptions {
-            behind_passenger: target.behind_passenger,
-            ..self.options
-        };
-        let server = Server::start_with(runtime, bound, app, options)
+        let server = prepared
+            .listen(bound, target.behind_passenger)
             .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
         Ok(NativeServer {
             server: Arc::new(server),
@@ -141,14 +96,12 @@ pub struct NativeServer {
     server: Arc<Server>,
 }
 
-/// Every error code with its HTTP status, as JSON: `[{"code":"not_found","status":404},…]`.
+/// The error catalogue as compiled in, in file order, as JSON:
+/// `[{"code":"not_found","status":404,"message":"No route matches this path."},…]` (messages
+/// with their `{placeholders}`).
 #[napi]
 pub fn error_catalogue() -> String {
-    let entries: Vec<_> = api::error::CATALOGUE
-        .iter()
-        .map(|e| serde_json::json!({ "code": e.code, "status": e.status }))
-        .collect();
-    serde_json::Value::Array(entries).to_string()
+    serde_json::to_string(&api::error::catalogue()).unwrap_or_else(|_| "[]".to_owned())
 }
 
 #[napi]
@@ -165,8 +118,8 @@ impl NativeServer {
         self.server.port.map(u32::from)
     }
 
-    /// Stops accepting, lets in-flight requests finish for up to `graceMs` milliseconds, and
-    /// resolves once no connection is left.
+    /// Stops accepting, lets in-flight requests finish for up to `graceMs` milliseconds, runs
+    /// the app's `close` hook, and resolves once it has returned.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env, grace_ms: u32) -> Result<Object<'env>> {
         self.server
@@ -208,14 +161,6 @@ fn bind_target(options: &ListenTarget) -> Result<BindTarget> {
         (None, None, Some(fd)) => Err(invalid(format!("fd {fd} is not a file descriptor"))),
         _ => Err(invalid("give exactly one of path, port or fd".to_owned())),
     }
-}
-
-fn to_limit(name: &str, value: i64) -> Result<u64> {
-    u64::try_from(value).map_err(|_| {
-        invalid(format!(
-            "{name} must be a whole number of bytes, got {value}"
-        ))
-    })
 }
 
 fn invalid(message: String) -> Error {

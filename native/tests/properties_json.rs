@@ -19,7 +19,7 @@ mod common;
 const MAX_DEPTH: usize = 127;
 
 fn app() -> Router {
-    common::test_app("", 1 << 20, 1 << 20)
+    common::test_app("", 1 << 20)
 }
 
 /// `POST /echo` with `text`: the status and the body.

@@ -1,5 +1,6 @@
-//! The server over real sockets: a Unix path, TCP, an inherited listening descriptor, and
-//! shutdown.
+//! The server over real sockets: a Unix path, TCP, an inherited listening descriptor, shutdown
+//! (the drain and the close hook), and a server prepared from a config. Only the core and the
+//! test routes, never the examples.
 
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -7,20 +8,18 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use handoff::api::{router, ApiConfig, AppState};
+use handoff::api::Config;
+use handoff::prepare::Prepared;
 use handoff::serve::{bind, BindTarget, Server};
 
 mod common;
 
 fn app() -> axum::Router {
-    router(AppState::new(ApiConfig {
-        base_path: String::new(),
-        body_limit: 1024,
-        hash_limit: 1024,
+    common::app_with(Config {
         version: "1.2.3".to_owned(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
-    }))
+        body_limit: 1024,
+        ..common::config()
+    })
 }
 
 fn socket_path(name: &str) -> PathBuf {
@@ -122,4 +121,97 @@ fn refuses_a_descriptor_that_is_not_listening() {
         error.to_string().contains("not a listening socket"),
         "{error}"
     );
+}
+
+#[test]
+fn shutdown_lets_an_upload_in_flight_finish() {
+    let bound = bind(&BindTarget::Tcp("127.0.0.1".to_owned(), 0)).expect("bind");
+    let server = Server::start(bound, app(), 1, false).expect("start");
+    let port = server.port.expect("tcp port");
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    client
+        .write_all(b"POST /__test/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhalf.")
+        .expect("write the first half");
+    // Let the server start reading the body, then shut down while it waits for the rest.
+    std::thread::sleep(Duration::from_millis(200));
+    server.shutdown(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(100));
+    client.write_all(b"half!").expect("write the second half");
+    let mut answer = String::new();
+    client.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with(r#"{"bytes":10}"#), "{answer}");
+    common::wait_finished(&server);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "no longer listening"
+    );
+}
+
+#[test]
+fn the_close_hook_runs_after_the_drain_and_before_the_server_finishes() {
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = |what: &'static str| {
+        let events = std::sync::Arc::clone(&events);
+        move || events.lock().expect("events").push(what)
+    };
+    let bound = bind(&BindTarget::Tcp("127.0.0.1".to_owned(), 0)).expect("bind");
+    let runtime = handoff::serve::runtime::build(1, 1).expect("runtime");
+    let closed = log("close");
+    let server = Server::start_with_close(
+        runtime,
+        bound,
+        app(),
+        handoff::serve::ServeOptions::default(),
+        async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            closed();
+        },
+    )
+    .expect("start");
+    let finished = log("finished");
+    server.on_finished(finished);
+    assert!(events.lock().expect("events").is_empty());
+    server.shutdown(Duration::from_secs(1));
+    common::wait_finished(&server);
+    assert_eq!(*events.lock().expect("events"), ["close", "finished"]);
+}
+
+#[test]
+fn a_prepared_server_runs_its_hooks_and_serves_what_the_config_says() {
+    let prepared = Prepared::new(Config {
+        threads: 1,
+        base_path: "/api".to_owned(),
+        version: "4.5.6".to_owned(),
+        ..common::config()
+    })
+    .expect("prepared");
+    let bound = bind(&BindTarget::Tcp("127.0.0.1".to_owned(), 0)).expect("bind");
+    let server = prepared.listen(bound, false).expect("listen");
+    let port = server.port.expect("tcp port");
+    let connect = || std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let answer = exchange(
+        connect(),
+        "GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(answer.contains(r#""version":"4.5.6""#), "{answer}");
+    let answer = exchange(connect(), HEALTH);
+    assert!(answer.starts_with("HTTP/1.1 404 Not Found\r\n"), "{answer}");
+    server.shutdown(Duration::from_secs(1));
+    common::wait_finished(&server);
+}
+
+#[test]
+fn a_config_the_server_cannot_run_with_is_refused_before_any_thread_starts() {
+    let refused = |config: Config| Prepared::new(config).err().expect("refused");
+    let error = refused(Config {
+        blocking_threads: 0,
+        ..common::config()
+    });
+    assert!(error.contains("blockingThreads"), "{error}");
+    let error = refused(Config {
+        base_path: "api/".to_owned(),
+        ..common::config()
+    });
+    assert!(error.contains("basePath"), "{error}");
 }

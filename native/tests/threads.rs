@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use handoff::api::{router, ApiConfig, AppState};
 use handoff::serve::{bind, BindTarget, Server};
 
 mod common;
@@ -19,14 +18,7 @@ fn runs_exactly_the_requested_number_of_worker_threads() {
     };
     let before = count_workers();
     let bound = bind(&BindTarget::Tcp("127.0.0.1".to_owned(), 0)).expect("bind");
-    let app = router(AppState::new(ApiConfig {
-        base_path: String::new(),
-        body_limit: 0,
-        hash_limit: 0,
-        version: String::new(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
-    }));
+    let app = common::app_with(common::config());
     let server = Server::start(bound, app, 3, false).expect("start");
     // Each thread names itself once it runs, a moment after the runtime is built.
     for _ in 0..100 {

@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap};
 use bytes::BytesMut;
 use http_body_util::BodyExt;
 
-use super::error::AppError;
+use super::error::{AppError, ErrorCode};
 
 /// Refuses at once a body whose declared `Content-Length` is over `limit`, before reading it.
 pub fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), AppError> {
@@ -14,9 +14,14 @@ pub fn check_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), AppE
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     match declared {
-        Some(length) if length > limit => Err(AppError::PayloadTooLarge(limit)),
+        Some(length) if length > limit => Err(too_large(limit)),
         _ => Ok(()),
     }
+}
+
+/// 413 `payload_too_large`, naming `limit`.
+fn too_large(limit: u64) -> AppError {
+    AppError::new(ErrorCode::PayloadTooLarge).with("limit", limit)
 }
 
 /// How much of a body may arrive, and how fast.
@@ -45,9 +50,9 @@ pub async fn stream_limited(
         let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
-            Err(_) => return Err(AppError::RequestTimeout),
+            Err(_) => return Err(AppError::new(ErrorCode::RequestTimeout)),
         };
-        let frame = frame.map_err(|_| AppError::BodyReadFailed)?;
+        let frame = frame.map_err(|_| AppError::new(ErrorCode::BodyReadFailed))?;
         let Ok(chunk) = frame.into_data() else {
             continue;
         };
@@ -55,7 +60,7 @@ pub async fn stream_limited(
         if total > limit {
             // The rest stays unread; the connection's lingering close lets the client finish
             // sending and read this answer (serve/lingering.rs).
-            return Err(AppError::PayloadTooLarge(limit));
+            return Err(too_large(limit));
         }
         on_chunk(&chunk);
     }

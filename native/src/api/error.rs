@@ -1,170 +1,159 @@
-//! The error catalogue: every error the API can answer with, the same on every backend.
+//! Errors the API answers with: one catalogue for every backend, `src/api/errors.json`.
 //!
-//! The TypeScript fallback keeps the same catalogue in `src/api/errors.ts`; the contract tests
-//! compare both, so a code, status or message that drifts fails a test.
+//! `build.rs` turns that file into [`ErrorCode`] (one variant per entry, in file order); the
+//! TypeScript fallback imports the same file, so a code, status or message cannot drift. Adding
+//! an error is one JSON entry plus the place that returns it:
+//!
+//! ```ignore
+//! return Err(AppError::new(ErrorCode::PayloadTooLarge).with("limit", limit));
+//! ```
 
-use axum::http::{HeaderValue, StatusCode};
+use std::fmt;
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
-use super::json::json_response;
+use super::json::json;
 
-/// An error the API answers with: a status and a `{"error":{"code","message"}}` body.
+include!(concat!(env!("OUT_DIR"), "/error_code.rs"));
+
+impl ErrorCode {
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        // build.rs only lets 400 to 599 through, which are all valid statuses.
+        StatusCode::from_u16(self.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An error answer: a catalogued code, the values of its message's `{placeholders}`, and any
+/// extra headers. Its response is `{"error":{"code","message"}}` with the code's status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppError {
-    /// No route matches the path (or it lies outside the base path).
-    NotFound,
-    /// The path exists but not for this method; `allow` lists the methods that are.
-    MethodNotAllowed,
-    /// `GET /hello` got a `name` that is empty or longer than 100 characters.
-    InvalidName,
-    /// `POST /echo` got a body that is not declared as JSON.
-    UnsupportedMediaType,
-    /// `POST /echo` got a body that does not parse as JSON.
-    InvalidJson,
-    /// The body is larger than the route's limit, in bytes.
-    PayloadTooLarge(u64),
-    /// The request body could not be read (the client went away or sent a broken body).
-    BodyReadFailed,
-    /// The request is incomplete in a way HTTP/1.1 says to refuse (no `Host`).
-    BadRequest,
-    /// The body did not arrive within the request timeout.
-    RequestTimeout,
-    /// Anything else: the details go to the log, never to the client.
-    Internal,
+pub struct AppError {
+    /// Which catalogue entry.
+    pub code: ErrorCode,
+    /// Values for the message's `{placeholders}`, by name.
+    pub params: Vec<(&'static str, String)>,
+    /// Headers sent with the answer (405's `allow`, for one).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
-
-/// One row of the catalogue, as listed in the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CatalogueEntry {
-    /// The machine-readable `error.code`.
-    pub code: &'static str,
-    /// The HTTP status sent with it.
-    pub status: u16,
-}
-
-/// Every code the API can send, with its status.
-pub const CATALOGUE: &[CatalogueEntry] = &[
-    CatalogueEntry {
-        code: "not_found",
-        status: 404,
-    },
-    CatalogueEntry {
-        code: "method_not_allowed",
-        status: 405,
-    },
-    CatalogueEntry {
-        code: "invalid_name",
-        status: 400,
-    },
-    CatalogueEntry {
-        code: "unsupported_media_type",
-        status: 415,
-    },
-    CatalogueEntry {
-        code: "invalid_json",
-        status: 400,
-    },
-    CatalogueEntry {
-        code: "payload_too_large",
-        status: 413,
-    },
-    CatalogueEntry {
-        code: "body_read_failed",
-        status: 400,
-    },
-    CatalogueEntry {
-        code: "bad_request",
-        status: 400,
-    },
-    CatalogueEntry {
-        code: "request_timeout",
-        status: 408,
-    },
-    CatalogueEntry {
-        code: "internal_error",
-        status: 500,
-    },
-];
 
 impl AppError {
-    /// The machine-readable code sent as `error.code`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::InvalidName => "invalid_name",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::InvalidJson => "invalid_json",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::BodyReadFailed => "body_read_failed",
-            Self::BadRequest => "bad_request",
-            Self::RequestTimeout => "request_timeout",
-            Self::Internal => "internal_error",
+    /// The error `code`, with no placeholder filled and no extra header.
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            params: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
-    /// The HTTP status for this error.
+    /// Fills the `{name}` placeholder of the message with `value`.
+    #[must_use]
+    pub fn with(mut self, name: &'static str, value: impl fmt::Display) -> Self {
+        self.params.push((name, value.to_string()));
+        self
+    }
+
+    /// Sends the header `name: value` with the answer.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::InvalidName | Self::InvalidJson | Self::BodyReadFailed | Self::BadRequest => {
-                StatusCode::BAD_REQUEST
-            }
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.code.status()
     }
 
-    /// The human-readable message sent as `error.message`.
+    /// The message sent as `error.message`: the template with its placeholders filled (one
+    /// without a value stays as written).
     pub fn message(&self) -> String {
-        match self {
-            Self::NotFound => "No route matches this path.".to_owned(),
-            Self::MethodNotAllowed => {
-                "This path does not accept this method; see the Allow header.".to_owned()
-            }
-            Self::InvalidName => "The name parameter must be 1 to 100 characters long.".to_owned(),
-            Self::UnsupportedMediaType => {
-                "The request body must be sent as Content-Type: application/json.".to_owned()
-            }
-            Self::InvalidJson => "The request body is not valid JSON.".to_owned(),
-            Self::PayloadTooLarge(limit) => {
-                format!("The request body is larger than the limit of {limit} bytes.")
-            }
-            Self::BodyReadFailed => "The request body could not be read.".to_owned(),
-            Self::BadRequest => "The request is malformed.".to_owned(),
-            Self::RequestTimeout => "The request body took too long to arrive.".to_owned(),
-            Self::Internal => "Internal server error.".to_owned(),
+        let mut message = self.code.template().to_owned();
+        for (name, value) in &self.params {
+            message = message.replace(&format!("{{{name}}}"), value);
         }
+        message
     }
+}
+
+impl From<ErrorCode> for AppError {
+    fn from(code: ErrorCode) -> Self {
+        Self::new(code)
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message())
+    }
+}
+
+impl std::error::Error for AppError {}
+
+/// The body of every error answer.
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Detail<'a>,
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    code: &'a str,
+    message: &'a str,
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code(), "message": self.message() } });
-        let mut response = json_response(self.status(), &body);
-        if matches!(
-            self,
-            Self::PayloadTooLarge(_) | Self::BadRequest | Self::RequestTimeout
-        ) {
+        let message = self.message();
+        let body = Body {
+            error: Detail {
+                code: self.code.code(),
+                message: &message,
+            },
+        };
+        let mut response = json(self.status(), &body);
+        let headers = response.headers_mut();
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
+        if self.code.closes() {
             // The rest of the body is never read (or its framing cannot be trusted): this
             // connection cannot carry another request.
-            response
-                .headers_mut()
-                .insert("connection", HeaderValue::from_static("close"));
+            headers.insert("connection", HeaderValue::from_static("close"));
         }
         response
     }
 }
 
-impl From<serde_json::Error> for AppError {
-    /// A body that does not parse is the client's mistake: 400, whatever serde says.
-    fn from(_: serde_json::Error) -> Self {
-        Self::InvalidJson
-    }
+/// One catalogue row as the napi `errorCatalogue()` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogueEntry {
+    /// The machine-readable `error.code`.
+    pub code: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// The message template, `{placeholders}` unfilled.
+    pub message: &'static str,
+}
+
+/// The whole catalogue, in file order.
+pub fn catalogue() -> Vec<CatalogueEntry> {
+    ErrorCode::ALL
+        .iter()
+        .map(|code| CatalogueEntry {
+            code: code.code(),
+            status: code.status_code(),
+            message: code.template(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -172,23 +161,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn catalogue_lists_every_variant_with_its_status() {
-        let all = [
-            AppError::NotFound,
-            AppError::MethodNotAllowed,
-            AppError::InvalidName,
-            AppError::UnsupportedMediaType,
-            AppError::InvalidJson,
-            AppError::PayloadTooLarge(1),
-            AppError::BodyReadFailed,
-            AppError::BadRequest,
-            AppError::RequestTimeout,
-            AppError::Internal,
-        ];
-        assert_eq!(all.len(), CATALOGUE.len());
-        for error in all {
-            let entry = CATALOGUE.iter().find(|e| e.code == error.code());
-            assert_eq!(entry.map(|e| e.status), Some(error.status().as_u16()));
+    fn the_catalogue_is_generated_in_file_order_with_valid_statuses() {
+        let codes: Vec<_> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
+        assert_eq!(codes.first(), Some(&"not_found"));
+        assert_eq!(codes[1], "method_not_allowed");
+        for code in ErrorCode::ALL {
+            assert_eq!(code.status().as_u16(), code.status_code());
+            assert!(code.status().is_client_error() || code.status().is_server_error());
         }
+        assert_eq!(
+            ErrorCode::PayloadTooLarge.status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert!(ErrorCode::PayloadTooLarge.closes());
+        assert!(!ErrorCode::NotFound.closes());
+    }
+
+    #[test]
+    fn fills_placeholders_and_keeps_the_messages_byte_identical() {
+        let error = AppError::new(ErrorCode::PayloadTooLarge).with("limit", 64);
+        assert_eq!(
+            error.message(),
+            "The request body is larger than the limit of 64 bytes."
+        );
+        assert_eq!(
+            AppError::new(ErrorCode::MethodNotAllowed).message(),
+            "This path does not accept this method; see the Allow header."
+        );
+        assert_eq!(
+            AppError::new(ErrorCode::InternalError).message(),
+            "Internal server error."
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_json_with_its_headers_and_closes_when_the_catalogue_says_so() {
+        let response = AppError::new(ErrorCode::MethodNotAllowed)
+            .header(
+                axum::http::header::ALLOW,
+                HeaderValue::from_static("GET,HEAD"),
+            )
+            .into_response();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()["allow"], "GET,HEAD");
+        assert!(response.headers().get("connection").is_none());
+        let response = AppError::new(ErrorCode::RequestTimeout).into_response();
+        assert_eq!(response.headers()["connection"], "close");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(
+            &bytes[..],
+            br#"{"error":{"code":"request_timeout","message":"The request body took too long to arrive."}}"#
+        );
     }
 }

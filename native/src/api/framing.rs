@@ -9,12 +9,12 @@ use axum::http::{header, Version};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::AppError;
+use super::error::{AppError, ErrorCode};
 
 /// Answers 400 `bad_request` (and closes the connection) instead of running the handler.
 pub async fn reject_hostless(request: Request, next: Next) -> Response {
     if request.version() == Version::HTTP_11 && !request.headers().contains_key(header::HOST) {
-        return AppError::BadRequest.into_response();
+        return AppError::new(ErrorCode::BadRequest).into_response();
     }
     next.run(request).await
 }

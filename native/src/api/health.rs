@@ -1,17 +1,13 @@
 //! `GET /health`: which backend answered, and since when.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
 use serde_json::json;
 
-use super::json::json_response;
-use super::state::AppState;
+use super::prelude::*;
 
 /// Reports `status`, `backend`, `version`, `pid` and `uptimeMs`.
 pub async fn health_get(State(state): State<AppState>) -> Response {
     let uptime_ms = u64::try_from(state.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    json_response(
+    json(
         StatusCode::OK,
         &json!({
             "status": "ok",

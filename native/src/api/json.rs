@@ -1,4 +1,5 @@
-//! JSON responses with the one content type every backend sends.
+//! JSON responses: [`json`] is the one way every handler and every error answers, so the bytes
+//! are those the TypeScript fallback prints (`JSON.stringify`) for the same value.
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -10,7 +11,7 @@ use serde_json::Value;
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 /// A response with `status`, the JSON content type and already serialised `bytes`.
-pub fn json_bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
+fn json_bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -90,18 +91,19 @@ fn write_js_string(s: &str, out: &mut Vec<u8>) {
     }
 }
 
-/// Serialises `value` into a response with `status` and the JSON content type.
-pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
-    // Serialising a `serde_json::Value` or a plain struct cannot fail; if a future type can,
-    // answer 500 rather than panic.
-    let (status, bytes) = match serde_json::to_vec(value) {
-        Ok(bytes) => (status, bytes),
-        Err(_) => (
+/// Answers `status` with `value` as JSON, printed as JavaScript prints it (numbers like
+/// `Number.prototype.toString`, integer-like keys first), with the JSON content type. Every
+/// route answers through this, so no route can drift from the fallback's bytes.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
+    // Serialising a plain struct or a `serde_json::Value` cannot fail; one that can (a map with
+    // keys that are not strings) answers 500 rather than panic.
+    match serde_json::to_value(value) {
+        Ok(value) => json_bytes_response(status, to_js_json(&value)),
+        Err(_) => json_bytes_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             br#"{"error":{"code":"internal_error","message":"Internal server error."}}"#.to_vec(),
         ),
-    };
-    json_bytes_response(status, bytes)
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +131,38 @@ mod tests {
             js(r#"{"b":1,"2":2,"10":3,"1":4,"01":5,"-1":6,"4294967295":7,"4294967294":8}"#),
             r#"{"1":4,"2":2,"10":3,"4294967294":8,"b":1,"01":5,"-1":6,"4294967295":7}"#
         );
+    }
+
+    #[tokio::test]
+    async fn json_answers_with_javascript_numbers_and_the_content_type() {
+        #[derive(Serialize)]
+        struct Reading {
+            b: f64,
+            a: u64,
+            #[serde(rename = "7")]
+            seven: i32,
+        }
+        let response = json(
+            StatusCode::CREATED,
+            &Reading {
+                b: 1.0,
+                a: 2,
+                seven: -0,
+            },
+        );
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/json; charset=utf-8"
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(&bytes[..], br#"{"7":0,"b":1,"a":2}"#);
+        let mut keys = std::collections::HashMap::new();
+        keys.insert((1, 2), 3);
+        let response = json(StatusCode::OK, &keys);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

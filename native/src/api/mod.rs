@@ -1,54 +1,59 @@
-//! The API: routes, shared state and the error catalogue. To add a route, write a handler in
-//! its own file here and add one `.route(...)` line in [`router`].
+//! The template's core API: `/health`, the test-only routes, and everything a handler needs
+//! (errors from the catalogue, the JSON helper, extractors, settings, state). Your routes live
+//! in [`crate::app`]; [`router`] puts both under the base path.
 
 pub mod body;
-mod counter;
-mod echo;
+pub mod config;
 pub mod error;
+pub mod extract;
 mod framing;
-mod hash;
 mod health;
-mod hello;
-mod json;
+pub mod json;
+pub mod prelude;
 pub mod state;
 mod test_routes;
 
 use std::any::Any;
 
-use axum::routing::{get, post};
+use axum::response::IntoResponse;
+use axum::routing::get;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub use error::AppError;
-pub use state::{ApiConfig, AppState};
+pub use config::Config;
+pub use error::{AppError, ErrorCode};
+pub use state::AppState;
 
-/// Builds the whole API, every route under `state.config.base_path`; no socket involved.
+/// Builds the whole API: the core routes and [`crate::app::routes`], under
+/// `state.config.base_path`, with catalogue answers for unknown paths (404) and methods (405),
+/// a 500 for a panicking handler, and a 400 for an HTTP/1.1 request without `Host`. No socket
+/// involved; each call is a fresh set of routes (a fresh counter, say).
 pub fn router(state: AppState) -> Router {
-    let base = state.config.base_path.clone();
-    let at = |path: &str| format!("{base}{path}");
-    let mut routes = Router::new()
-        .route(&at("/health"), get(health::health_get))
-        .route(&at("/hello"), get(hello::hello_get))
-        .route(&at("/echo"), post(echo::echo_post))
-        .route(&at("/hash"), post(hash::hash_post))
-        .route(
-            &at("/counter"),
-            get(counter::counter_get).post(counter::counter_post),
-        );
+    let mut routes = Router::new().route("/health", get(health::health_get));
     if state.config.test_routes {
-        routes = routes
-            .route(&at("/__test/panic"), get(test_routes::panic_get))
-            .route(
-                &at("/__test/panic-in-body"),
-                get(test_routes::panic_in_body_get),
-            );
+        routes = routes.merge(test_routes::routes());
     }
     let routes = routes
-        .fallback(|| async { AppError::NotFound })
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .merge(crate::app::routes())
+        .method_not_allowed_fallback(method_not_allowed);
+    let base = state.config.base_path.as_str();
+    let routes = if base.is_empty() {
+        routes
+    } else {
+        // Only `<base>/<route>` matches: `<base>` alone, `<route>` and `<base><route>` are 404.
+        Router::new().nest(base, routes)
+    };
+    let routes = routes
+        .fallback(|| async { AppError::new(ErrorCode::NotFound) })
         .layer(axum::middleware::from_fn(framing::reject_hostless))
         .with_state(state);
     catch_panics(routes)
+}
+
+/// 405 `method_not_allowed`. axum adds the `Allow` header (the route's methods, `HEAD` with
+/// `GET`) to what this answers.
+async fn method_not_allowed() -> AppError {
+    AppError::new(ErrorCode::MethodNotAllowed)
 }
 
 /// Answers a panic in any handler of `routes` with a 500 (and a log line) instead of dropping
@@ -59,8 +64,7 @@ pub fn catch_panics(routes: Router) -> Router {
 
 /// Turns a panic in a handler into a 500 (the panic hook has logged it with its route).
 fn panic_to_500(_panic: Box<dyn Any + Send + 'static>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    AppError::Internal.into_response()
+    AppError::new(ErrorCode::InternalError).into_response()
 }
 
 #[cfg(test)]

@@ -7,15 +7,28 @@ use tower::ServiceExt;
 
 use super::*;
 
+/// The defaults with the test routes on: what every test starts from.
+fn config() -> Config {
+    Config {
+        test_routes: true,
+        ..Config::default()
+    }
+}
+
+fn app_with(config: Config) -> Router {
+    router(AppState::for_tests(config))
+}
+
 fn app(base_path: &str) -> Router {
-    router(AppState::new(ApiConfig {
+    app_with(Config {
         base_path: base_path.to_owned(),
         body_limit: 64,
-        hash_limit: 1024,
         version: "9.9.9".to_owned(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
-    }))
+        app: crate::app::AppSettings {
+            hash_limit: 1024, // [examples]
+        },
+        ..config()
+    })
 }
 
 async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Option<String>, Value) {
@@ -150,14 +163,10 @@ async fn echo_refuses_wrong_type_bad_json_and_big_bodies() {
 #[tokio::test]
 async fn echo_allows_nesting_to_127_levels_only() {
     let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-    let router = router(AppState::new(ApiConfig {
-        base_path: String::new(),
+    let router = app_with(Config {
         body_limit: 4096,
-        hash_limit: 0,
-        version: String::new(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
-    }));
+        ..config()
+    });
     assert_eq!(
         send(&router, post("/echo", "application/json", nested(127)))
             .await
@@ -273,3 +282,234 @@ async fn refuses_an_http11_request_without_host() {
         (StatusCode::BAD_REQUEST, "bad_request")
     );
 }
+
+async fn raw(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (
+        status,
+        headers,
+        String::from_utf8(bytes.to_vec()).expect("utf-8"),
+    )
+}
+
+#[tokio::test]
+async fn every_answer_prints_numbers_like_javascript() {
+    let (status, _, body) = raw(
+        &app(""),
+        post(
+            "/echo",
+            "application/json",
+            r#"{"n":1.0,"m":[2.50,-0.0,1e21]}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, r#"{"n":1,"m":[2.5,0,1e+21]}"#);
+}
+
+#[tokio::test]
+async fn the_upload_test_route_counts_bytes_within_the_body_limit() {
+    let app = app("");
+    let (status, _, body) = send(&app, post("/__test/upload", "text/plain", "x".repeat(64))).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"bytes": 64})));
+    let (status, headers, body) = raw(
+        &app,
+        post("/__test/upload", "application/octet-stream", vec![0u8; 65]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(headers["connection"], "close");
+    assert_eq!(
+        body,
+        r#"{"error":{"code":"payload_too_large","message":"The request body is larger than the limit of 64 bytes."}}"#
+    );
+    // A declared length over the limit is refused before the body is read.
+    let declared = Request::post("/__test/upload")
+        .header(header::HOST, "x")
+        .header(header::CONTENT_LENGTH, "1000")
+        .body(Body::from_stream(futures_util::stream::pending::<
+            Result<bytes::Bytes, std::io::Error>,
+        >()))
+        .expect("request");
+    let (status, _, body) = send(&app, declared).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+}
+
+#[tokio::test]
+async fn a_trickling_upload_answers_408() {
+    let app = app_with(Config {
+        request_timeout_ms: 50,
+        ..config()
+    });
+    let stalled = Request::post("/__test/upload")
+        .header(header::HOST, "x")
+        .body(Body::from_stream(futures_util::stream::pending::<
+            Result<bytes::Bytes, std::io::Error>,
+        >()))
+        .expect("request");
+    let (status, headers, _) = raw(&app, stalled).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(headers["connection"], "close");
+}
+
+#[tokio::test]
+async fn the_count_test_route_counts_per_router() {
+    let first = app("");
+    let second = app("");
+    assert_eq!(
+        send(&first, get("/__test/count")).await.2,
+        json!({"value": 0})
+    );
+    assert_eq!(
+        send(&first, post("/__test/count", "text/plain", ""))
+            .await
+            .2,
+        json!({"value": 1})
+    );
+    assert_eq!(
+        send(&first, get("/__test/count")).await.2,
+        json!({"value": 1})
+    );
+    assert_eq!(
+        send(&second, get("/__test/count")).await.2,
+        json!({"value": 0})
+    );
+    let (status, allow, _) = send(
+        &first,
+        Request::put("/__test/count")
+            .header(header::HOST, "x")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(allow.as_deref(), Some("GET,HEAD,POST"));
+}
+
+#[tokio::test]
+async fn path_parameters_decode_once_and_the_path_is_relative_to_the_base() {
+    for base in ["", "/api"] {
+        let app = app(base);
+        let cases = [
+            (
+                "/__test/params/x/y",
+                json!({"a": "x", "b": "y", "path": "/__test/params/x/y"}),
+            ),
+            (
+                "/__test/params/a%2Fb/%2541",
+                json!({"a": "a/b", "b": "%41", "path": "/__test/params/a%2Fb/%2541"}),
+            ),
+            (
+                "/__test/params/%C3%A9/a%20b",
+                json!({"a": "é", "b": "a b", "path": "/__test/params/%C3%A9/a%20b"}),
+            ),
+            (
+                "/__test/files/a/b%2Fc/",
+                json!({"rest": "a/b/c/", "path": "/__test/files/a/b%2Fc/"}),
+            ),
+        ];
+        for (path, want) in cases {
+            let (status, _, body) = send(&app, get(&format!("{base}{path}"))).await;
+            assert_eq!((status, body), (StatusCode::OK, want), "{base}{path}");
+        }
+        for bad in [
+            "/__test/params/%zz/y",
+            "/__test/params/x/%FF",
+            "/__test/files/%zz",
+        ] {
+            let (status, _, body) = send(&app, get(&format!("{base}{bad}"))).await;
+            assert_eq!(
+                (status, error_code(&body)),
+                (StatusCode::BAD_REQUEST, "invalid_path_parameter"),
+                "{base}{bad}"
+            );
+        }
+        // An empty segment in the middle is an empty parameter (matchit, the reference).
+        let (status, _, body) = send(&app, get(&format!("{base}/__test/params//y"))).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::OK,
+                json!({"a": "", "b": "y", "path": "/__test/params//y"})
+            )
+        );
+        for missing in [
+            "/__test/params/x/",
+            "/__test/params/x/y/",
+            "/__test/params/x",
+            "/__test/files/",
+            "/__test/files",
+        ] {
+            let (status, _, body) = send(&app, get(&format!("{base}{missing}"))).await;
+            assert_eq!(
+                (status, error_code(&body)),
+                (StatusCode::NOT_FOUND, "not_found"),
+                "{base}{missing}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn test_routes_are_mounted_only_when_asked() {
+    let app = app_with(Config::default());
+    for path in ["/__test/panic", "/__test/count", "/__test/params/a/b"] {
+        assert_eq!(
+            send(&app, get(path)).await.0,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    assert_eq!(send(&app, get("/health")).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_panic_test_route_answers_500_internal_error() {
+    let (status, _, body) = send(&app("/api"), get("/api/__test/panic")).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+    );
+}
+
+// [examples] begin
+#[tokio::test]
+async fn hello_takes_the_name_from_the_path_too() {
+    let app = app("/api");
+    assert_eq!(
+        send(&app, get("/api/hello/%C3%A9t%C3%A9")).await.2,
+        json!({"message": "Hello, été!"})
+    );
+    assert_eq!(
+        send(&app, get("/api/hello/a%2Fb")).await.2,
+        json!({"message": "Hello, a/b!"})
+    );
+    let long = format!("/api/hello/{}", "x".repeat(101));
+    let (status, _, body) = send(&app, get(&long)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_name")
+    );
+    let (status, _, body) = send(&app, get("/api/hello/%zz")).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_path_parameter")
+    );
+    assert_eq!(
+        send(&app, get("/api/hello/")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&app, get("/api/hello/x/")).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+// [examples] end

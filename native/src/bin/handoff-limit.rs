@@ -1,5 +1,6 @@
 //! The benchmark's limit: the native server exactly as the addon runs it (the same router,
-//! request log, runtime and accept loop), in a plain Rust process with no Node around it.
+//! request log, runtime, app hooks and accept loop), in a plain Rust process with no Node
+//! around it.
 //! Comparing it with the addon shows what hosting the server inside Node costs.
 //!
 //! ```text
@@ -15,13 +16,10 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use handoff::api::{self, ApiConfig, AppState};
-use handoff::serve::{self, BindTarget, Server};
+use handoff::api::Config;
+use handoff::prepare::Prepared;
+use handoff::serve::{self, BindTarget};
 
-/// The app's defaults (src/config.ts), so the limit serves what `node app.js` serves.
-const BODY_LIMIT: u64 = 1024 * 1024; // 1 MiB
-const HASH_LIMIT: u64 = 64 * 1024 * 1024; // 64 MiB
-const THREADS: usize = 2;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 fn main() -> ExitCode {
@@ -36,19 +34,18 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let (path, threads) = parse_args(std::env::args().skip(1))?;
-    let config = ApiConfig {
-        base_path: String::new(),
-        body_limit: BODY_LIMIT,
-        hash_limit: HASH_LIMIT,
+    // The app's defaults (src/config.ts, which `Config::default()` matches), so the limit
+    // serves what `node app.js` serves.
+    let config = Config {
+        threads,
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        request_timeout: std::time::Duration::from_secs(60),
-        test_routes: false,
+        ..Config::default()
     };
-    let app = serve::log::with_request_log(api::router(AppState::new(config)), false);
+    let prepared = Prepared::new(config)?;
     let target = BindTarget::Path(path.clone());
     let bound =
         serve::bind(&target).map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
-    let server = Server::start(bound, app, threads, false).map_err(|e| e.to_string())?;
+    let server = prepared.listen(bound, false).map_err(|e| e.to_string())?;
     serve::log::log_line(&format!(
         "limit serving on {} with {threads} threads",
         server.address
@@ -72,7 +69,7 @@ fn run() -> Result<(), String> {
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(PathBuf, usize), String> {
     const USAGE: &str = "usage: handoff-limit <socket path> [--threads N]";
     let mut path = None;
-    let mut threads = THREADS;
+    let mut threads = Config::default().threads;
     while let Some(arg) = args.next() {
         if arg == "--threads" {
             threads = args

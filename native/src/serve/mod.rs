@@ -7,7 +7,9 @@ pub mod log;
 mod no_continue;
 pub mod runtime;
 
+use std::future::Future;
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -15,6 +17,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::Router;
+use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -91,7 +94,7 @@ impl Server {
         threads: usize,
         behind_passenger: bool,
     ) -> io::Result<Self> {
-        Self::start_on(runtime::build(threads)?, bound, app, behind_passenger)
+        Self::start_on(runtime::build(threads, 1)?, bound, app, behind_passenger)
     }
 
     /// Like [`Server::start`], on a runtime built beforehand with [`runtime::build`] (so that a
@@ -116,6 +119,20 @@ impl Server {
         app: Router,
         options: ServeOptions,
     ) -> io::Result<Self> {
+        Self::start_with_close(runtime, bound, app, options, std::future::ready(()))
+    }
+
+    /// Like [`Server::start_with`]; `close` runs on the runtime once the server has drained
+    /// (or its grace is over), before the server counts as finished ([`Server::on_finished`]).
+    /// A panic in `close` is logged by the panic hook and does not keep the server from
+    /// finishing.
+    pub fn start_with_close(
+        runtime: Runtime,
+        bound: Bound,
+        app: Router,
+        options: ServeOptions,
+        close: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<Self> {
         let address = bound.address.clone();
         let port = bound.port;
         let listener = {
@@ -130,6 +147,7 @@ impl Server {
         let finished = Arc::clone(&shared);
         runtime.spawn(async move {
             serve(listener, app, shutdown_rx, options).await;
+            let _ = AssertUnwindSafe(close).catch_unwind().await;
             finished.finish();
         });
         Ok(Self {

@@ -1,4 +1,4 @@
-//! The tokio runtime, with a fixed number of worker threads.
+//! The tokio runtime, with a fixed number of worker threads and a bounded blocking pool.
 
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -6,23 +6,27 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use tokio::runtime::{Builder, Runtime};
 
-/// Builds a runtime with `threads` workers and at most one blocking thread (the API never
-/// blocks; tokio may use it for its own bookkeeping). Never one thread per visible core: a
-/// shared account limits threads per user (CloudLinux NPROC), not per process.
+/// Builds a runtime with `threads` workers and at most `blocking_threads` blocking threads
+/// (`spawn_blocking`, file I/O, blocking database drivers; started when first needed). Never
+/// one thread per visible core: a shared account limits threads per user (CloudLinux NPROC),
+/// not per process.
 ///
 /// Fails with an error, and leaves no thread behind, when the OS refuses a thread (EAGAIN under
 /// a process limit).
-pub fn build(threads: usize) -> io::Result<Runtime> {
+pub fn build(threads: usize, blocking_threads: usize) -> io::Result<Runtime> {
     let threads = threads.max(1);
+    let blocking_threads = blocking_threads.max(1);
     // tokio panics when a worker thread cannot be spawned, and unwinding then waits forever for
     // the workers it did start: the caller would hang. So first check, with threads that
-    // report failure as an error, that the OS grants this many more.
-    reserve_threads(threads).map_err(|error| cannot_start(threads, &error.to_string()))?;
+    // report failure as an error, that the OS grants this many more (the blocking ones too,
+    // which tokio starts later, when a task needs one).
+    reserve_threads(threads + blocking_threads)
+        .map_err(|error| cannot_start(threads, blocking_threads, &error.to_string()))?;
     // Only a process racing for the same slots in the meantime can make tokio panic now.
     let built = catch_unwind(AssertUnwindSafe(|| {
         Builder::new_multi_thread()
             .worker_threads(threads)
-            .max_blocking_threads(1)
+            .max_blocking_threads(blocking_threads)
             .thread_name("handoff-worker")
             .enable_io()
             .enable_time()
@@ -30,7 +34,11 @@ pub fn build(threads: usize) -> io::Result<Runtime> {
     }));
     match built {
         Ok(result) => result,
-        Err(panic) => Err(cannot_start(threads, &super::log::panic_message(&*panic))),
+        Err(panic) => Err(cannot_start(
+            threads,
+            blocking_threads,
+            &super::log::panic_message(&*panic),
+        )),
     }
 }
 
@@ -69,6 +77,8 @@ fn reserve_threads(count: usize) -> io::Result<()> {
     failure.map_or(Ok(()), Err)
 }
 
-fn cannot_start(threads: usize, why: &str) -> io::Error {
-    io::Error::other(format!("cannot start {threads} worker threads: {why}"))
+fn cannot_start(threads: usize, blocking_threads: usize, why: &str) -> io::Error {
+    io::Error::other(format!(
+        "cannot start {threads} worker threads: {why} (with {blocking_threads} blocking)"
+    ))
 }

@@ -1,5 +1,5 @@
-//! What the integration tests share: the API with given limits, a runtime to drive it without a
-//! socket, and waiting for a server to finish. (Each test binary uses part of it.)
+//! What the integration tests share: the API built from a config, a runtime to drive it without
+//! a socket, and waiting for a server to finish. (Each test binary uses part of it.)
 #![allow(dead_code)]
 
 use std::cell::RefCell;
@@ -8,19 +8,29 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use axum::Router;
-use handoff::api::{router, ApiConfig, AppState};
+use handoff::api::{router, AppState, Config};
 use handoff::serve::Server;
 
-/// The whole API under `base_path`, with these body limits, test routes off.
-pub fn test_app(base_path: &str, body_limit: u64, hash_limit: u64) -> Router {
-    router(AppState::new(ApiConfig {
+/// The config every test starts from: the defaults, with the test routes on.
+pub fn config() -> Config {
+    Config {
+        test_routes: true,
+        ..Config::default()
+    }
+}
+
+/// The whole API (test routes on) for `config`, with empty resources.
+pub fn app_with(config: Config) -> Router {
+    router(AppState::for_tests(config))
+}
+
+/// The whole API under `base_path`, with this body limit, test routes on.
+pub fn test_app(base_path: &str, body_limit: u64) -> Router {
+    app_with(Config {
         base_path: base_path.to_owned(),
         body_limit,
-        hash_limit,
-        version: "0.0.0".to_owned(),
-        request_timeout: Duration::from_secs(60),
-        test_routes: false,
-    }))
+        ..config()
+    })
 }
 
 thread_local! {

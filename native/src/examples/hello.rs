@@ -1,11 +1,8 @@
-//! `GET /hello?name=`: a greeting, the smallest route to copy when adding one.
+//! `GET /hello?name=` and `GET /hello/{name}`: a greeting, the smallest routes to copy.
 
-use axum::http::{StatusCode, Uri};
-use axum::response::Response;
 use serde_json::json;
 
-use super::error::AppError;
-use super::json::json_response;
+use crate::api::prelude::*;
 
 /// Longest accepted `name`, in Unicode code points.
 const MAX_NAME_CHARS: usize = 100;
@@ -13,12 +10,20 @@ const MAX_NAME_CHARS: usize = 100;
 /// Greets `name` (first occurrence in the query), or `World` when there is none.
 pub async fn hello_get(uri: Uri) -> Result<Response, AppError> {
     let name = query_param(uri.query().unwrap_or(""), "name");
-    let name = match name {
-        None => "World".to_owned(),
-        Some(name) if (1..=MAX_NAME_CHARS).contains(&name.chars().count()) => name,
-        Some(_) => return Err(AppError::InvalidName),
-    };
-    Ok(json_response(
+    greet(name.as_deref().unwrap_or("World"))
+}
+
+/// Greets the `{name}` of the path, with the same rule.
+pub async fn hello_name_get(Path(name): Path<String>) -> Result<Response, AppError> {
+    greet(&name)
+}
+
+/// `{"message":"Hello, <name>!"}`, or 400 `invalid_name` unless 1 to 100 characters.
+fn greet(name: &str) -> Result<Response, AppError> {
+    if !(1..=MAX_NAME_CHARS).contains(&name.chars().count()) {
+        return Err(AppError::new(ErrorCode::InvalidName));
+    }
+    Ok(json(
         StatusCode::OK,
         &json!({ "message": format!("Hello, {name}!") }),
     ))

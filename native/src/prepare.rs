@@ -1,0 +1,68 @@
+//! From a [`Config`] to a running server, in the two steps the addon exposes: [`Prepared::new`]
+//! starts the threads and runs your `app::setup` (so a host that refuses threads, or a setup
+//! that fails, is known before anything is bound), then [`Prepared::listen`] serves on a bound
+//! socket and runs your `app::close` after the graceful drain. `handoff-limit` uses the same.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::runtime::Runtime;
+
+use crate::api::{self, AppState, Config};
+use crate::app::{self, Resources};
+use crate::serve::{self, Bound, ServeOptions, Server};
+
+/// A server with its threads started, `app::setup` done and its routes built; not listening.
+pub struct Prepared {
+    runtime: Runtime,
+    router: Router,
+    resources: Arc<Resources>,
+    options: ServeOptions,
+}
+
+impl Prepared {
+    /// Checks `config`, builds the runtime (`threads` workers, `blocking_threads` blocking),
+    /// runs `app::setup(&config.app)` on it and builds the routes. Errors are one line:
+    /// `cannot start N worker threads: …`, `setup failed: …`, or the config field at fault.
+    pub fn new(config: Config) -> Result<Self, String> {
+        config.check()?;
+        serve::log::install_panic_hook();
+        let runtime = serve::runtime::build(config.threads, config.blocking_threads)
+            .map_err(|e| e.to_string())?;
+        let setup = catch_unwind(AssertUnwindSafe(|| {
+            runtime.block_on(app::setup(&config.app))
+        }));
+        let resources = match setup {
+            Ok(Ok(resources)) => Arc::new(resources),
+            Ok(Err(error)) => return Err(format!("setup failed: {error}")),
+            Err(panic) => {
+                return Err(format!(
+                    "setup failed: {}",
+                    serve::log::panic_message(&*panic)
+                ))
+            }
+        };
+        let options = config.serve_options();
+        let router = api::router(AppState::new(config, Arc::clone(&resources)));
+        Ok(Self {
+            runtime,
+            router,
+            resources,
+            options,
+        })
+    }
+
+    /// Serves on `bound` (with the request log); `behind_passenger` when it is Passenger's
+    /// socket. Once shut down and drained, `app::close` runs, then the server finishes.
+    pub fn listen(self, bound: Bound, behind_passenger: bool) -> std::io::Result<Server> {
+        let app = serve::log::with_request_log(self.router, behind_passenger);
+        let options = ServeOptions {
+            behind_passenger,
+            ..self.options
+        };
+        let resources = self.resources;
+        let close = async move { app::close(&resources).await };
+        Server::start_with_close(self.runtime, bound, app, options, close)
+    }
+}
