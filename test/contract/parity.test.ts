@@ -1,99 +1,121 @@
-// Differential parity: the same requests, odd ones included, sent to every backend; whatever
-// one backend answers, the others must answer identically (status, JSON body, content type,
-// Allow). This catches differences the contract suite does not think to assert.
+// Differential parity of the core: the same requests, odd ones included, sent to every backend;
+// whatever one backend answers, the others must answer identically. This catches differences the
+// contract suite does not think to assert: path matching and parameter decoding above all (axum's
+// matchit is the reference, find-my-way adapts), with and without a base path. And the error
+// catalogue itself: code, status and message the same in the native addon, in TypeScript and in
+// src/api/errors.json.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ERROR_CATALOGUE } from '../../src/api/errors';
 import { nativeErrorCatalogue } from '../../src/backends/native';
-import { BACKENDS, requireBackend, type StartedBackend, startBackend, testConfig } from '../helpers/backends';
-import { type RequestOptions, send } from '../helpers/http';
+import { requireBackend, testConfig } from '../helpers/backends';
+import { CATALOGUE_FILE } from '../helpers/expect';
+import type { RequestOptions } from '../helpers/http';
+import { describeParity } from '../helpers/parity';
+import { PATH_CASES } from './suite';
 
-const json = { 'content-type': 'application/json' };
-
-const REQUESTS: RequestOptions[] = [
-  { path: '/hello?name=%F0%9F%98%80' },
-  { path: '/hello?name=a%00b' },
-  { path: '/hello?name=%ff' },
-  { path: '/hello?name=%' },
-  { path: '/hello?=x&name=+' },
-  { path: '/hello?name=%E2%80%AE%0A' },
-  { path: '/hello#frag' },
-  { path: '/hello;x=1' },
-  { path: '/hello??name=x' },
-  { path: '/hello?name=a"b' },
-  { path: '/hel<lo' },
-  { path: '/%2e%2e/hello' },
-  { path: '/a/../hello' },
-  { path: '/hello%2F' },
-  { path: '/*' },
-  { method: 'POST', path: '/hello' },
-  { method: 'PROPFIND', path: '/hello' },
-  { method: 'POST', path: '/echo', headers: json, body: '{"a":1,"a":2,"b":{"a":3}}' },
-  { method: 'POST', path: '/echo', headers: json, body: '9007199254740993' },
-  { method: 'POST', path: '/echo', headers: json, body: '[1.0, 1e2, -0, 0.1, 1E-7, 123456789012]' },
-  { method: 'POST', path: '/echo', headers: json, body: '"\\u0000\\u001f\\u2028\\ud83d\\ude00\\/"' },
-  { method: 'POST', path: '/echo', headers: json, body: '{"\\ud800":1}' },
-  { method: 'POST', path: '/echo', headers: json, body: '{"b":1,"2":2,"10":3,"1":4,"01":5,"-1":6,"4294967295":7}' },
-  { method: 'POST', path: '/echo', headers: json, body: `1${'0'.repeat(250)}e99` },
-  { method: 'POST', path: '/echo', headers: json, body: `[1${'0'.repeat(310)}]` },
-  { method: 'POST', path: '/echo', headers: json, body: '[1e308, 2e308, -1e-400]' },
-  { method: 'POST', path: '/echo', headers: json, body: '{"a":"\\ud800","a":1}' },
-  { method: 'POST', path: '/echo', headers: json, body: '{"a":1e400,"a":1}' },
-  { method: 'POST', path: '/echo', headers: { 'content-type': 'application/json; charset=\u00e9' }, body: '1' },
-  { method: 'POST', path: '/echo', headers: json, body: '\t\n {"x" : [ ] } \r\n' },
-  { method: 'POST', path: '/echo', headers: json, body: '{"a":1}x' },
-  { method: 'POST', path: '/echo', headers: json, body: '"\u00e9"' },
-  { method: 'POST', path: '/echo', headers: json, body: Buffer.from([0x22, 0xc3, 0x28, 0x22]) },
-  { method: 'POST', path: '/echo', headers: { 'content-type': 'application/json;charset=latin1' }, body: '1' },
-  { method: 'POST', path: '/echo', headers: { 'content-type': ' application/json ' }, body: '1' },
-  { method: 'POST', path: '/echo', headers: { 'content-type': 'application/json+xml' }, body: '1' },
-  { method: 'POST', path: '/echo', headers: { 'content-type': '' }, body: '1' },
-  { method: 'GET', path: '/echo', headers: { ...json, 'content-length': 2 }, body: '{}' },
-  { path: '/hello?name=a#b' },
-  { method: 'POST', path: '/hash', headers: { 'content-type': 'application/json' }, body: 'not json at all' },
-  { method: 'POST', path: '/counter', body: 'ignored body' },
-  { method: 'HEAD', path: '/nope' },
-  { method: 'OPTIONS', path: '/nope' },
+/** Path parameters: every case of the contract, and more that it does not pin down. */
+const PARAMS: RequestOptions[] = [
+  ...PATH_CASES.map(({ path }) => ({ path })),
+  { path: '/__test/params/a%252Fb/%2e%2e' },
+  { path: '/__test/params/./..' },
+  { path: '/__test/params/..%2F/b' },
+  { path: '/__test/params/a%3Fb/c%23d' },
+  { path: '/__test/params/a;x=1/b' },
+  { path: '/__test/params/a#frag/b' },
+  { path: '/__test/params/a/b#frag' },
+  { path: '/__test/params/%00/%0A' },
+  { path: '/__test/params/%E2%80%AE/%EF%BB%BF' },
+  { path: '/__test/params/%C0%AF/b' },
+  { path: '/__test/params/%F4%90%80%80/b' },
+  { path: '/__test/params/%c3%a9/b' },
+  { path: '/__test/params/%/b' },
+  { path: '/__test/params/%2/b' },
+  { path: '/__test/params/%%41/b' },
+  { path: '/__test/params/%u00e9/b' },
+  { path: "/__test/params/a:b/@!$&'()*,=" },
+  { path: `/__test/params/${'x'.repeat(4000)}/b` },
+  { path: '/__test/PARAMS/a/b' },
+  { path: '/__test/params/a//' },
+  { path: '/__test/params///' },
+  { method: 'HEAD', path: '/__test/params/a/b' },
+  { method: 'HEAD', path: '/__test/params/%zz/b' },
+  { method: 'POST', path: '/__test/params/a/b' },
+  { method: 'POST', path: '/__test/params/%zz/b' },
+  { method: 'OPTIONS', path: '/__test/params/a/b/' },
+  { path: '/__test/files/a//b' },
+  { path: '/__test/files//a' },
+  { path: '//__test/files/a' },
+  { path: '/__test/files/a/../b' },
+  { path: '/__test/files/..%2F..%2Fetc%2Fpasswd' },
+  { path: '/__test/files/a?b=c' },
+  { path: '/__test/files/%2F' },
+  { path: '/__test/files/%20' },
+  { path: '/__test/files/a/%zz/b' },
+  { path: '/__test/files/a.b/c.d/' },
+  { method: 'POST', path: '/__test/files/a' },
+  { method: 'POST', path: '/__test/files/' },
 ];
 
-describe('every backend answers the same requests identically', () => {
-  const started = new Map<string, StartedBackend>();
+/** Everything else of the core: odd paths, methods and targets, uploads and the counter. */
+const CORE: RequestOptions[] = [
+  { path: '/health#frag' },
+  { path: '/health;x=1' },
+  { path: '/health?' },
+  { path: '/health??x' },
+  { path: '/heal<th' },
+  { path: '/%2e%2e/health' },
+  { path: '/a/../health' },
+  { path: '/health%2F' },
+  { path: '/health/.' },
+  { path: '/*' },
+  { path: '/__test/' },
+  { path: '/__test/count/' },
+  { method: 'POST', path: '/health' },
+  { method: 'PROPFIND', path: '/health' },
+  { method: 'HEAD', path: '/nope' },
+  { method: 'OPTIONS', path: '/nope' },
+  { method: 'OPTIONS', path: '*' },
+  { method: 'POST', path: '/__test/count', body: 'ignored body' },
+  { method: 'POST', path: '/__test/upload', body: 'abc' },
+  { method: 'POST', path: '/__test/upload', headers: { 'content-type': 'application/json' }, body: 'not json at all' },
+  { method: 'POST', path: '/__test/upload', headers: { 'transfer-encoding': 'chunked' }, body: 'x'.repeat(100) },
+  { method: 'POST', path: '/__test/upload', body: Buffer.alloc(64 * 1024 + 1) },
+  { method: 'PUT', path: '/__test/upload', body: 'abc' },
+  { method: 'GET', path: '/__test/upload', headers: { 'content-length': 2 }, body: '{}' },
+];
 
-  before(async (t) => {
-    for (const backend of BACKENDS) {
-      if (!requireBackend(t as never, backend)) return;
-      started.set(backend, await startBackend(backend, 'unix'));
-    }
-  });
-  after(async () => {
-    for (const server of started.values()) await server.stop();
-  });
+describeParity('every backend answers the same requests identically', [...PARAMS, ...CORE]);
 
-  for (const request of REQUESTS) {
-    const label = `${request.method ?? 'GET'} ${request.path} ${String(request.body ?? '').slice(0, 40)}`;
-    it(label, async () => {
-      const answers = new Map<string, unknown>();
-      for (const [backend, server] of started) {
-        const reply = await send(server.endpoint, request);
-        answers.set(backend, {
-          status: reply.status,
-          contentType: reply.headers['content-type'],
-          allow: reply.headers.allow,
-          body: reply.text,
-        });
-      }
-      const [first, ...rest] = [...answers.entries()];
-      assert.ok(first, 'at least one backend ran');
-      for (const [backend, answer] of rest) {
-        assert.deepEqual(answer, first[1], `${backend} differs from ${first[0]}`);
-      }
-    });
-  }
-});
+describeParity(
+  'every backend answers the same requests identically under a base path',
+  [
+    ...PARAMS.map((request) => ({ ...request, path: `/api${request.path}` })),
+    { path: '/api' },
+    { path: '/api/' },
+    { path: '/apix/health' },
+    { path: '/API/health' },
+    { path: '/x/api/health' },
+    { path: '/api//health' },
+    { path: '/api%2Fhealth' },
+    { path: '/%61pi/health' },
+    { path: '/__test/params/a/b' },
+  ],
+  { HANDOFF_BASE_PATH: '/api' },
+);
 
 describe('the error catalogue', () => {
-  it('is the same in the native addon and in TypeScript', (t) => {
+  const fromFile = Object.entries(CATALOGUE_FILE).map(([code, { status, message }]) => ({ code, status, message }));
+
+  it('in TypeScript is src/api/errors.json: code, status and message, in file order', () => {
+    assert.deepEqual(
+      ERROR_CATALOGUE.map(({ code, status, message }) => ({ code, status, message })),
+      fromFile,
+    );
+  });
+
+  it('in the native addon is src/api/errors.json: code, status and message, in file order', (t) => {
     if (!requireBackend(t, 'native')) return;
-    assert.deepEqual(nativeErrorCatalogue(testConfig('native')), ERROR_CATALOGUE);
+    assert.deepEqual(nativeErrorCatalogue(testConfig('native')), fromFile);
   });
 });

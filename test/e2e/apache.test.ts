@@ -72,14 +72,14 @@ for (const [backend, baseUri] of CASES) {
 
     it('runs the app as the unprivileged user, and logs the client Apache saw', async () => {
       assert.ok(apache && target, 'Apache is running');
-      await send(target.endpoint, { path: `${basePath}/hello` });
+      await send(target.endpoint, { path: `${basePath}/health` });
       const [pid] = apache.appPids();
       assert.ok(pid, 'the app process is known');
       const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       assert.equal(Number(uid), ensureUser(DEFAULT_APP_USER).uid);
       const log = apache.readLog();
       assert.match(log, /\[main\] took over Passenger's socket \/\S+/);
-      assert.match(log, new RegExp(`\\[${backend}\\] 127\\.0\\.0\\.1 GET ${basePath}/hello 200 \\d+\\.\\d{2}ms`));
+      assert.match(log, new RegExp(`\\[${backend}\\] 127\\.0\\.0\\.1 GET ${basePath}/health 200 \\d+\\.\\d{2}ms`));
     });
 
     it('exits cleanly when Apache stops gracefully', async () => {

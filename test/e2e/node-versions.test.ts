@@ -15,6 +15,7 @@ import type { BackendName } from '../../src/api/types';
 import { loadConfig } from '../../src/config';
 import { type ContractTarget, defineContractTests } from '../contract/suite';
 import { type AppProcess, startApp } from '../helpers/app-process';
+import { BACKENDS } from '../helpers/backends';
 import { type NodeBinary, obtainNode } from '../helpers/node-versions';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -81,7 +82,7 @@ for (const major of MAJORS) {
   const title = binary.ok ? `the bundle on Node ${binary.version}` : `the bundle on Node ${major}`;
   describe(title, { skip: binary.ok ? false : binary.reason }, () => {
     if (!binary.ok) return;
-    for (const backend of ['native', 'fastify'] as const) {
+    for (const backend of (['native', 'fastify'] as const).filter((name) => BACKENDS.includes(name))) {
       describe(backend === 'native' ? 'native server' : 'fallback, the addon made unloadable', () => {
         let running: Awaited<ReturnType<typeof startBundle>> | undefined;
         let garbage: string | undefined;

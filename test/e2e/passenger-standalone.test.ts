@@ -67,24 +67,24 @@ for (const backend of BACKENDS) {
 
       it('took over the socket Passenger assigned, and logs each request', async () => {
         assert.ok(passenger, 'Passenger is running');
-        await send(target?.endpoint ?? { socketPath: '' }, { path: `${basePath}/hello` });
+        await send(target?.endpoint ?? { socketPath: '' }, { path: `${basePath}/health` });
         const log = passenger.readLog();
         assert.match(log, /\[main\] took over Passenger's socket \/\S+/);
         assert.match(log, new RegExp(`\\[main\\] serving with ${backend} on /`));
         // Standalone passes no client address to the app (no !~passenger-client-address), so
         // every backend logs `-` here; behind Apache's module the header names the client.
-        assert.match(log, new RegExp(`\\[${backend}\\] - GET ${basePath}/hello 200 \\d+\\.\\d{2}ms`));
+        assert.match(log, new RegExp(`\\[${backend}\\] - GET ${basePath}/health 200 \\d+\\.\\d{2}ms`));
       });
 
       it('answers uploads sent with Expect: 100-continue with a well-formed response', async () => {
         assert.ok(passenger, 'Passenger is running');
         const cases: [string, string, RegExp][] = [
-          ['transfer-encoding: chunked', '5\r\nhello\r\n0\r\n\r\n', /^HTTP\/1\.1 200 OK\r\n[\s\S]*"bytes":5\}$/],
-          ['content-length: 5', 'hello', /^HTTP\/1\.1 200 OK\r\n[\s\S]*"bytes":5\}$/],
+          ['transfer-encoding: chunked', '5\r\nhello\r\n0\r\n\r\n', /^HTTP\/1\.1 200 OK\r\n[\s\S]*\{"bytes":5\}$/],
+          ['content-length: 5', 'hello', /^HTTP\/1\.1 200 OK\r\n[\s\S]*\{"bytes":5\}$/],
           ['content-length: 99999999', '', /^HTTP\/1\.1 413 [^\r]*\r\n[\s\S]*"payload_too_large"/],
         ];
         for (const [framing, body, expected] of cases) {
-          const head = `POST ${basePath}/hash HTTP/1.1\r\nHost: localhost\r\n${framing}\r\nExpect: 100-continue\r\n\r\n`;
+          const head = `POST ${basePath}/__test/upload HTTP/1.1\r\nHost: localhost\r\n${framing}\r\nExpect: 100-continue\r\n\r\n`;
           const raw = await rawExchange(passenger.port, head, body);
           assert.match(raw, expected, `${framing}: ${JSON.stringify(raw.slice(0, 120))}`);
         }

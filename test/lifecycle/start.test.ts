@@ -68,10 +68,17 @@ describe('HANDOFF_BACKEND', () => {
     });
   }
 
-  it('=native runs HANDOFF_THREADS worker threads in the app process', async (t) => {
+  it('=native runs HANDOFF_THREADS worker threads in the app process, blocking ones only when needed', async (t) => {
     if (!requireBackend(t, 'native')) return;
     const socketPath = path.join(tempDir(), 'app.sock');
-    const app = launch({ HANDOFF_BACKEND: 'native', HANDOFF_SOCKET: socketPath, HANDOFF_THREADS: '3' });
+    // tokio names its blocking threads as its workers, and starts them only when a task needs
+    // one: nothing does here, so with a pool of up to 4 exactly the 3 workers run.
+    const app = launch({
+      HANDOFF_BACKEND: 'native',
+      HANDOFF_SOCKET: socketPath,
+      HANDOFF_THREADS: '3',
+      HANDOFF_BLOCKING_THREADS: '4',
+    });
     await app.waitForLine(/^\[main\] serving with native/);
     await waitUntilServing({ socketPath });
     const workers = () =>
@@ -82,6 +89,8 @@ describe('HANDOFF_BACKEND', () => {
     for (let tries = 0; tries < 100 && workers() < 3; tries++) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(workers(), 3);
+    for (let i = 0; i < 20; i++) await send({ socketPath }, { method: 'POST', path: '/__test/upload', body: 'x' });
+    assert.equal(workers(), 3, 'serving needs no blocking thread');
     await stopAndExpectClean(app);
   });
 
@@ -141,6 +150,7 @@ describe('fallback when the addon cannot load', () => {
 describe('configuration errors', () => {
   const cases: [Record<string, string>, string][] = [
     [{ HANDOFF_THREADS: 'many' }, 'HANDOFF_THREADS must be a whole number from 1 to 64 (got "many").'],
+    [{ HANDOFF_BLOCKING_THREADS: '0' }, 'HANDOFF_BLOCKING_THREADS must be a whole number from 1 to 64 (got "0").'],
     [{ HANDOFF_BACKEND: 'rust' }, 'HANDOFF_BACKEND must be one of auto, native, fastify, express (got "rust").'],
     [{ PORT: '70000' }, 'PORT must be a whole number from 0 to 65535 (got "70000").'],
     [{ HANDOFF_BASE_PATH: 'api' }, 'HANDOFF_BASE_PATH must be a URL path such as /api'],

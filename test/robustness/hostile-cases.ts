@@ -1,5 +1,6 @@
 // Hostile and malformed requests, as raw bytes, with the answer each backend gives. One table:
-// hostile.test.ts checks it against every backend, and the README lists it.
+// hostile.test.ts checks it against every backend, and the README lists it. Only the core's routes
+// are used (/health and the test routes, HANDOFF_TEST_ROUTES=1): the table holds without the demo.
 
 /** What a backend does with a case: an HTTP status, or the connection closed without one. */
 export type Answer = number | 'closed';
@@ -47,15 +48,15 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
   },
   {
     name: 'two different Content-Length headers',
-    request: () => head(['POST /hash HTTP/1.1', 'Host: x', 'Content-Length: 3', 'Content-Length: 4', '']),
+    request: () => head(['POST /__test/upload HTTP/1.1', 'Host: x', 'Content-Length: 3', 'Content-Length: 4', '']),
     expect: same(400),
   },
   {
     name: 'Content-Length with Transfer-Encoding (request smuggling)',
     request: () =>
       Buffer.concat([
-        head(['POST /hash HTTP/1.1', 'Host: x', 'Content-Length: 5', 'Transfer-Encoding: chunked']),
-        Buffer.from('0\r\n\r\nGET /counter HTTP/1.1\r\nHost: x\r\n\r\n'),
+        head(['POST /__test/upload HTTP/1.1', 'Host: x', 'Content-Length: 5', 'Transfer-Encoding: chunked']),
+        Buffer.from('0\r\n\r\nPOST /__test/count HTTP/1.1\r\nHost: x\r\n\r\n'),
       ]),
     // hyper lets Transfer-Encoding win and closes after answering (RFC 9112 section 6.3); Node
     // refuses. Either way the smuggled request never runs (hostile.test.ts checks that).
@@ -65,7 +66,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     name: 'a chunk size that is not hexadecimal',
     request: () =>
       Buffer.concat([
-        head(['POST /hash HTTP/1.1', 'Host: x', 'Transfer-Encoding: chunked']),
+        head(['POST /__test/upload HTTP/1.1', 'Host: x', 'Transfer-Encoding: chunked']),
         Buffer.from('zz\r\nabc\r\n0\r\n\r\n'),
       ]),
     expect: same([400, 'closed']),
@@ -73,59 +74,54 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
   {
     name: 'a body shorter than its Content-Length, then hang-up',
     request: () =>
-      Buffer.concat([head(['POST /hash HTTP/1.1', 'Host: x', 'Content-Length: 100']), Buffer.from('only this')]),
+      Buffer.concat([
+        head(['POST /__test/upload HTTP/1.1', 'Host: x', 'Content-Length: 100']),
+        Buffer.from('only this'),
+      ]),
     hangUp: true,
     expect: same([400, 'closed']),
   },
   {
     name: 'a declared 1 GiB body (refused before it is read)',
-    request: () => head(['POST /hash HTTP/1.1', 'Host: x', `Content-Length: ${1024 ** 3}`]),
+    request: () => head(['POST /__test/upload HTTP/1.1', 'Host: x', `Content-Length: ${1024 ** 3}`]),
     expect: same(413),
   },
   {
     name: 'Expect: 100-continue on an oversize body',
     request: () =>
-      head([
-        'POST /echo HTTP/1.1',
-        'Host: x',
-        'Content-Type: application/json',
-        'Expect: 100-continue',
-        `Content-Length: ${1024 ** 3}`,
-      ]),
+      head(['POST /__test/upload HTTP/1.1', 'Host: x', 'Expect: 100-continue', `Content-Length: ${1024 ** 3}`]),
     expect: same(413),
   },
   {
-    name: 'invalid UTF-8 in a JSON body',
-    request: () =>
-      Buffer.concat([
-        head(['POST /echo HTTP/1.1', 'Host: x', 'Content-Type: application/json', 'Content-Length: 4']),
-        Buffer.from([0x22, 0xc3, 0x28, 0x22]),
-      ]),
-    expect: same(400),
-  },
-  {
-    name: '100 000 nested [',
-    request: () =>
-      Buffer.concat([
-        head(['POST /echo HTTP/1.1', 'Host: x', 'Content-Type: application/json', 'Content-Length: 100000']),
-        Buffer.from('['.repeat(100_000)),
-      ]),
-    expect: same(400),
-  },
-  {
     name: 'an encoded slash in the path',
-    request: () => head(['GET /hello%2Fx HTTP/1.1', 'Host: x']),
+    request: () => head(['GET /health%2Fx HTTP/1.1', 'Host: x']),
     expect: same(404),
   },
   {
+    name: 'a malformed escape in a path parameter',
+    request: () => head(['GET /__test/params/%zz/b HTTP/1.1', 'Host: x']),
+    expect: same(400),
+  },
+  {
+    name: 'bytes that are not UTF-8 in a path parameter',
+    request: () => head(['GET /__test/files/%C0%AF%FF HTTP/1.1', 'Host: x']),
+    expect: same(400),
+  },
+  {
+    name: 'raw bytes above 0x7F in the path',
+    request: () =>
+      Buffer.concat([Buffer.from('GET /__test/files/'), Buffer.from([0xc3, 0xa9]), head([' HTTP/1.1', 'Host: x'])]),
+    expect: same(400),
+  },
+  {
     name: '.. segments in the path',
-    request: () => head(['GET /echo/../health HTTP/1.1', 'Host: x']),
+    request: () => head(['GET /__test/count/../health HTTP/1.1', 'Host: x']),
     expect: same(404),
   },
   { name: 'encoded .. segments', request: () => head(['GET /%2e%2e/health HTTP/1.1', 'Host: x']), expect: same(404) },
   { name: 'HEAD on a GET route', request: () => head(['HEAD /health HTTP/1.1', 'Host: x']), expect: same(200) },
-  { name: 'OPTIONS on a route', request: () => head(['OPTIONS /hello HTTP/1.1', 'Host: x']), expect: same(405) },
-  { name: 'an unknown method', request: () => head(['BREW /hello HTTP/1.1', 'Host: x']), expect: same([400, 405]) },
+  { name: 'OPTIONS on a route', request: () => head(['OPTIONS /health HTTP/1.1', 'Host: x']), expect: same(405) },
+  { name: 'an unknown method', request: () => head(['BREW /health HTTP/1.1', 'Host: x']), expect: same([400, 405]) },
   {
     name: 'an absolute-form target',
     request: () => head(['GET http://x/health HTTP/1.1', 'Host: x']),

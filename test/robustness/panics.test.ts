@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { errors } from '../../src/api/errors';
-import { expectError } from '../contract/suite';
 import { type AppProcess, startApp, tempDir } from '../helpers/app-process';
 import { BACKENDS, requireBackend } from '../helpers/backends';
+import { expectError } from '../helpers/expect';
 import { send } from '../helpers/http';
 
 const running: AppProcess[] = [];
@@ -51,7 +50,7 @@ describe('handlers that fail', () => {
       if (!requireBackend(t, backend)) return;
       const { app, socketPath } = await launch(backend, { HANDOFF_TEST_ROUTES: '1' });
       for (let round = 0; round < 3; round++) {
-        expectError(await send({ socketPath }, { path: '/api/__test/panic' }), errors.internal());
+        expectError(await send({ socketPath }, { path: '/api/__test/panic' }), 'internal_error');
         assert.equal((await send({ socketPath }, { path: '/api/health' })).status, 200);
       }
       const logged = app.lines().filter((l) => l.startsWith(`[${backend}] `) && /GET \/api\/__test\/panic\b/.test(l));
@@ -80,10 +79,13 @@ describe('handlers that fail', () => {
       assert.deepEqual(await app.exited, { code: 0, signal: null });
     });
 
-    it(`${backend}: without HANDOFF_TEST_ROUTES the failing routes do not exist`, async (t) => {
+    it(`${backend}: without HANDOFF_TEST_ROUTES the test routes do not exist`, async (t) => {
       if (!requireBackend(t, backend)) return;
-      const { app, socketPath } = await launch(backend, {});
-      expectError(await send({ socketPath }, { path: '/api/__test/panic' }), errors.notFound());
+      // Empty is unset: the default (TEST_ENV turns them on for every other test).
+      const { app, socketPath } = await launch(backend, { HANDOFF_TEST_ROUTES: '' });
+      for (const path of ['/api/__test/panic', '/api/__test/upload', '/api/__test/count', '/api/__test/params/a/b']) {
+        expectError(await send({ socketPath }, { path }), 'not_found');
+      }
       app.kill('SIGTERM');
       await app.exited;
     });

@@ -83,7 +83,7 @@ describe('slow and greedy clients (TCP)', () => {
       try {
         const socket = await open(server.server.port ?? 0);
         const end = untilClosed(socket, 8_000);
-        socket.write('POST /hash HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
+        socket.write('POST /__test/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
         trickle(socket, 'a'.repeat(1000), 100);
         const { closed, received } = await end;
         assert.ok(closed, 'the connection was closed');

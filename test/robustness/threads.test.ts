@@ -1,7 +1,8 @@
 // The thread budget under a process limit, as on a CloudLinux account (NPROC counts the user's
 // processes and threads): run the app as an unprivileged user under `prlimit --nproc`. With room
-// for native's workers it serves natively; with room only for Node's own threads it says so in
-// one line and serves with the fallback. No panic, no abort, no hang.
+// for native's workers and blocking pool (HANDOFF_THREADS + HANDOFF_BLOCKING_THREADS) it serves
+// natively; without, it says so in one line and serves with the fallback. No panic, no abort, no
+// hang.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chownSync, readFileSync } from 'node:fs';
@@ -90,6 +91,26 @@ describe('under a process limit (NPROC)', () => {
     );
     assert.equal(tight.threads(), fallbackThreads, 'no thread left behind by the failed start');
     await stop(tight.app);
+
+    // The blocking pool counts too, though tokio starts its threads only when a task needs one:
+    // room for 2 workers and 1 blocking thread is not room for 2 and 3.
+    const blocking = { HANDOFF_THREADS: '2', HANDOFF_BLOCKING_THREADS: '3' };
+    const short = await launch(user, blocking, nativeThreads + 1);
+    assert.equal(await short.backend(), 'fastify');
+    const why = short.app.lines().filter((l) => l.startsWith('[native]'));
+    assert.equal(why.length, 1, why.join('\n'));
+    assert.match(
+      why[0] ?? '',
+      /^\[native\] not loaded, serving with fastify instead: cannot start the native server: /,
+    );
+    assert.match(
+      why[0] ?? '',
+      /Resource temporarily unavailable.*3 blocking|3 blocking.*Resource temporarily unavailable/,
+    );
+    await stop(short.app);
+    const enough = await launch(user, blocking, nativeThreads + 3);
+    assert.equal(await enough.backend(), 'native', 'two more slots are room for the two more blocking threads');
+    await stop(enough.app);
   });
 
   it('HANDOFF_BACKEND=native under the same limit exits 1 with the cause instead of hanging', async (t) => {

@@ -1,21 +1,24 @@
-// The README is the front door: every error code and every environment variable the app reads
-// must be in its tables (fastify's errors test does the same for its codes).
+// The README is the front door: every error of the catalogue (src/api/errors.json: code, status
+// and message) and every environment variable the app reads must be in its tables (fastify's
+// errors test does the same for its codes).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ERROR_CATALOGUE } from '../../src/api/errors';
+import { CATALOGUE_FILE } from '../helpers/expect';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
 describe('README', () => {
-  it('lists every error code with its status', () => {
-    for (const { code, status } of ERROR_CATALOGUE) {
+  it('lists every error code with its status and message', () => {
+    const literal = (text: string) => text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+    for (const [code, { status, message }] of Object.entries(CATALOGUE_FILE)) {
+      // `| \`payload_too_large\` | 413 | The request body is larger than the limit of {limit} bytes. |`
       assert.match(
         readme,
-        new RegExp(`^\\| \`${code}\` \\| ${status} \\|`, 'm'),
-        `${code} (${status}) is in the error table`,
+        new RegExp(`^\\| \`${code}\` \\| ${status} \\| ${literal(message)} \\|`, 'm'),
+        `${code} (${status}, "${message}") is in the error table`,
       );
     }
   });

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { requireBackend, type StartedBackend, startBackend } from '../helpers/backends';
 import { send } from '../helpers/http';
-import { deepText, echoOf, jsonText, numberText, readCorpus, runs } from './support';
+import { deepText, echoOf, jsonText, numberText, readCorpus, runs } from '../properties/support';
 
 describe('native POST /echo prints what JSON.stringify(JSON.parse(text)) prints', () => {
   let native: StartedBackend | undefined;

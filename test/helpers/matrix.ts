@@ -1,0 +1,37 @@
+// Runs a contract suite in this process against every backend in BACKENDS (HANDOFF_TEST_BACKENDS),
+// over a Unix socket and over TCP, with and without a base path. The core contract
+// (test/contract/api.test.ts) and the examples' (test/examples/examples.test.ts) both run so.
+import { after, before, describe } from 'node:test';
+import type { ContractTarget } from '../contract/suite';
+import { BACKENDS, requireBackend, type StartedBackend, startBackend, type Transport } from './backends';
+
+/** Every transport and base path a suite runs with, per backend. */
+export const RUNS: readonly { transport: Transport; basePath: string }[] = [
+  { transport: 'unix', basePath: '' },
+  { transport: 'tcp', basePath: '' },
+  { transport: 'unix', basePath: '/api/v1' },
+];
+
+/** One `describe` per backend and run, each with a server of its own started before its tests. */
+export function describeEveryBackend(defineTests: (target: () => ContractTarget) => void): void {
+  for (const backend of BACKENDS) {
+    for (const { transport, basePath } of RUNS) {
+      describe(`${backend} over ${transport}${basePath ? ` under ${basePath}` : ''}`, () => {
+        let started: StartedBackend | undefined;
+        let target: ContractTarget | undefined;
+
+        before(async (t) => {
+          if (!requireBackend(t as never, backend)) return;
+          started = await startBackend(backend, transport, basePath ? { HANDOFF_BASE_PATH: basePath } : {});
+          target = { endpoint: started.endpoint, backend, basePath, version: started.config.version, direct: true };
+        });
+        after(() => started?.stop());
+
+        defineTests(() => {
+          if (target === undefined) throw new Error(`${backend} did not start (see the skip reason above)`);
+          return target;
+        });
+      });
+    }
+  }
+}
