@@ -5,11 +5,12 @@
 // (src/api/health.ts).
 import type { Route } from '../api';
 import { exampleRoutes } from '../examples'; // [examples]
+// Your handler files, one import each: import { itemGet } from './items';
 
 /** Every route of yours, built once per server (state created here is per server). */
 export function routes(): Route[] {
   return [
-    // { path: '/items/{id}', methods: { GET: itemGet } },  (with `import { itemGet } from './items';`)
+    // Your routes, one line each: { path: '/items/{id}', methods: { GET: itemGet } },
     ...exampleRoutes(), // [examples]
   ];
 }

@@ -11,10 +11,12 @@ use serde::Deserialize;
 
 use crate::api::prelude::*;
 
+// Your handler files, one `mod` line each (e.g. `mod items;` for items.rs):
+
 /// Your routes, relative to the base path, next to the template's `/health`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        // .route("/items/{id}", get(items::item_get))
+        // Your routes, one line each: .route("/items/{id}", get(items::item_get))
         .merge(crate::examples::routes()) // [examples]
 }
 
