@@ -207,11 +207,12 @@ function watchTypeScript(onDone) {
     if (ok) {
       for (const file of pruneDist()) say(`removed ${path.relative(root, file)} (its source is gone)`);
     } else {
+      const errors = found[1] === '1' ? '1 error' : `${found[1]} errors`;
       process.stderr.write(`${report.join('\n')}\n`);
       say(
         state.child
-          ? `TypeScript did not compile (${found[1]} errors above): still serving the last good build`
-          : `TypeScript did not compile (${found[1]} errors above): waiting for a fix`,
+          ? `TypeScript did not compile (${errors} above): still serving the last good build`
+          : `TypeScript did not compile (${errors} above): waiting for a fix`,
       );
     }
     report = [];
@@ -262,12 +263,14 @@ function fingerprintPath(file) {
   return fingerprint(path.relative(root, file));
 }
 
-/** Cargo's output without its progress lines (Compiling x v1, Building [==>]). */
+/** Cargo's output without its progress lines (Compiling x v1, Building [==>]) and without the
+ * stack trace napi adds to say that cargo failed. */
 function compilerErrors(output) {
-  const progress = /^\s*(Compiling|Checking|Building|Blocking|Updating|Locking|Downloaded|Downloading|Adding)\b/;
+  const noise =
+    /^\s*(Compiling|Checking|Building|Blocking|Updating|Locking|Downloaded|Downloading|Adding)\b|^Internal Error: Build failed|^\s+at .*(node:|cli\.js|<anonymous>)/;
   return `${output
     .split('\n')
-    .filter((line) => !progress.test(stripVTControlCharacters(line)))
+    .filter((line) => !noise.test(stripVTControlCharacters(line)))
     .join('\n')
     .trimEnd()}\n`;
 }
