@@ -1,6 +1,7 @@
 // Runs a contract suite in this process against every backend in BACKENDS (HANDOFF_TEST_BACKENDS),
-// over a Unix socket and over TCP, with and without a base path. The core contract
-// (test/contract/api.test.ts) and the examples' (test/examples/examples.test.ts) both run so.
+// over a Unix socket and over TCP, with and without a base path: the core contract
+// (test/contract/api.test.ts), and the contract tests of your own routes.
+// The demo's contract runs so too (test/examples/examples.test.ts). // [examples]
 import { after, before, describe } from 'node:test';
 import type { ContractTarget } from '../contract/suite';
 import { BACKENDS, backendUnavailable, type StartedBackend, startBackend, type Transport } from './backends';
