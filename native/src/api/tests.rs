@@ -351,5 +351,3 @@ async fn the_panic_test_route_answers_500_internal_error() {
         (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
     );
 }
-
-// [examples] begin
