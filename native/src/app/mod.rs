@@ -26,8 +26,10 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct AppSettings {
+    // [examples] begin
     /// Largest `POST /hash` body, in bytes (`HANDOFF_HASH_LIMIT`). @default 67108864
-    pub hash_limit: u64, // [examples]
+    pub hash_limit: u64,
+    // [examples] end
 }
 
 // Written out rather than derived, so each default sits here, as in src/config.ts.

@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+// `npm run examples:remove`: deletes the demo (hello, echo, hash, counter) and keeps the core:
+//   - the folders src/examples, native/src/examples and test/examples;
+//   - every line that ends in the examples marker (`// [examples]`; `# [examples]` in TOML and
+//     shell files; `<!-- [examples] -->` in Markdown), and every block from a line that starts
+//     with `// [examples] begin` to a line that starts with `// [examples] end`, both included,
+//     in the files of src/, native/, test/, bench/, README.md and docs/;
+//   - the entries of src/api/errors.json with "example": true.
+// It prints what it removed; a second run finds nothing to remove. `--dry-run` only prints.
+// Nothing is changed when a block is not closed: the error names the file and line.
+'use strict';
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const dryRun = process.argv.includes('--dry-run');
+const say = (message) => process.stdout.write(`${message}\n`);
+
+const DIRECTORIES = ['src/examples', 'native/src/examples', 'test/examples'];
+const SCANNED = ['src/', 'native/', 'test/', 'bench/', 'docs/', 'README.md'];
+const SKIPPED = ['native/target/', 'bench/results/'];
+const CATALOGUE = 'src/api/errors.json';
+
+// The markers, spelled so that this file does not carry them itself.
+const TAG = `[${'examples'}]`;
+const LINE = [`// ${TAG}`, `# ${TAG}`, `<!-- ${TAG} -->`];
+const escapeRegExp = (text) => text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+const opener = (word) => new RegExp(`^\\s*(//|#|<!--) ${escapeRegExp(TAG)} ${word}\\b`);
+const BEGIN = opener('begin');
+const END = opener('end');
+
+function main() {
+  const files = projectFiles();
+  const plan = { directories: [], edits: [], catalogue: undefined };
+  for (const dir of DIRECTORIES) {
+    if (!fs.existsSync(path.join(root, dir))) continue;
+    plan.directories.push({ dir, count: countFiles(path.join(root, dir)) });
+  }
+  const problems = [];
+  for (const file of files) {
+    if (DIRECTORIES.some((dir) => file.startsWith(`${dir}/`))) continue;
+    if (!SCANNED.some((entry) => file === entry || file.startsWith(entry))) continue;
+    if (SKIPPED.some((entry) => file.startsWith(entry))) continue;
+    const text = readText(file);
+    if (text === undefined) continue;
+    const edit = planEdit(file, text, problems);
+    if (edit !== undefined) plan.edits.push(edit);
+  }
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`examples:remove: ${problem}\n`);
+    process.stderr.write('examples:remove: nothing was changed.\n');
+    process.exit(1);
+  }
+  plan.catalogue = planCatalogue();
+
+  if (plan.directories.length === 0 && plan.edits.length === 0 && plan.catalogue === undefined) {
+    say('Nothing to remove: the examples are already gone.');
+    return;
+  }
+  const verb = dryRun ? 'would remove' : 'removed';
+  for (const { dir, count } of plan.directories) {
+    if (!dryRun) fs.rmSync(path.join(root, dir), { recursive: true, force: true });
+    say(`${verb} ${dir}/ (${count} file${count === 1 ? '' : 's'})`);
+  }
+  for (const edit of plan.edits) {
+    if (!dryRun) fs.writeFileSync(path.join(root, edit.file), edit.text);
+    const parts = [];
+    if (edit.lines > 0) parts.push(`${edit.lines} marked line${edit.lines === 1 ? '' : 's'}`);
+    if (edit.blocks > 0) {
+      parts.push(`${edit.blocks} marked block${edit.blocks === 1 ? '' : 's'} (${edit.blockLines} lines)`);
+    }
+    say(`${verb} ${parts.join(' and ')} from ${edit.file}`);
+  }
+  if (plan.catalogue !== undefined) {
+    if (!dryRun) fs.writeFileSync(path.join(root, CATALOGUE), plan.catalogue.text);
+    say(`${verb} ${plan.catalogue.codes.map((code) => `"${code}"`).join(', ')} from ${CATALOGUE}`);
+  }
+  if (dryRun) return;
+  const left = mentions(projectFiles());
+  if (left.length > 0) {
+    say('\nThese lines still mention the examples (not marked, so left as they are):');
+    for (const line of left) say(`  ${line}`);
+  }
+  say('\nNext: `npm run build` and `npm test`.');
+}
+
+/** Tracked and untracked (not ignored) files, relative to the root with `/`; a walk without git. */
+function projectFiles() {
+  const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (!git.error && git.status === 0) {
+    return [...new Set(git.stdout.split('\0').filter(Boolean))]
+      .filter((file) => fs.existsSync(path.join(root, file)))
+      .sort();
+  }
+  const found = [];
+  const walk = (relative) => {
+    for (const entry of fs.readdirSync(path.join(root, relative), { withFileTypes: true })) {
+      const child = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (!['node_modules', '.git', 'dist', 'target', 'release', '.tmp'].includes(entry.name)) walk(child);
+      } else if (entry.isFile()) found.push(child);
+    }
+  };
+  walk('');
+  return found.sort();
+}
+
+function countFiles(dir) {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .reduce((sum, entry) => sum + (entry.isDirectory() ? countFiles(path.join(dir, entry.name)) : 1), 0);
+}
+
+/** A file's text, or undefined for a binary (a NUL byte) or unreadable file. */
+function readText(file) {
+  let bytes;
+  try {
+    bytes = fs.readFileSync(path.join(root, file));
+  } catch {
+    return undefined;
+  }
+  if (bytes.includes(0)) return undefined;
+  return bytes.toString('utf8');
+}
+
+/** The file without its marked lines and blocks, or undefined when it has none. */
+function planEdit(file, text, problems) {
+  const lines = text.split('\n');
+  const kept = [];
+  let marked = 0;
+  let blocks = 0;
+  let blockLines = 0;
+  let openedAt;
+  lines.forEach((line, index) => {
+    if (BEGIN.test(line)) {
+      if (openedAt !== undefined)
+        problems.push(`${file}:${index + 1}: a block begins inside the block of line ${openedAt}`);
+      openedAt = index + 1;
+      blocks += 1;
+      blockLines += 1;
+      return;
+    }
+    if (END.test(line)) {
+      if (openedAt === undefined) problems.push(`${file}:${index + 1}: a block ends that did not begin`);
+      openedAt = undefined;
+      blockLines += 1;
+      return;
+    }
+    if (openedAt !== undefined) {
+      blockLines += 1;
+      return;
+    }
+    const end = line.replace(/\s+$/, '');
+    if (LINE.some((marker) => end.endsWith(marker))) {
+      marked += 1;
+      return;
+    }
+    kept.push(line);
+  });
+  if (openedAt !== undefined) problems.push(`${file}:${openedAt}: a block begins and never ends`);
+  if (marked === 0 && blocks === 0) return undefined;
+  return { file, text: kept.join('\n'), lines: marked, blocks, blockLines };
+}
+
+/** errors.json without its example entries, one entry per line as it is written. */
+function planCatalogue() {
+  const text = readText(CATALOGUE);
+  if (text === undefined) return undefined;
+  const catalogue = JSON.parse(text);
+  const codes = Object.keys(catalogue).filter((code) => catalogue[code]?.example === true);
+  if (codes.length === 0) return undefined;
+  const keep = Object.fromEntries(Object.entries(catalogue).filter(([code]) => !codes.includes(code)));
+  // Delete the entries' own lines when each sits on one line; else write the file anew, one
+  // entry per line.
+  const lines = text.split('\n');
+  const doomed = new Set();
+  for (const code of codes) {
+    const index = lines.findIndex((line) => new RegExp(`^\\s*${escapeRegExp(JSON.stringify(code))}\\s*:`).test(line));
+    if (index >= 0) doomed.add(index);
+  }
+  let kept = lines.filter((_, index) => !doomed.has(index));
+  // The entry now last must lose its comma.
+  const closing = kept.findLastIndex((line) => line.trim().startsWith('}'));
+  const last = kept.findLastIndex((line, index) => index < closing && line.trim() !== '');
+  if (last >= 0) kept[last] = kept[last].replace(/,(\s*)$/, '$1');
+  kept = kept.join('\n');
+  if (!sameJson(kept, keep)) kept = formatCatalogue(keep);
+  return { codes, text: kept };
+}
+
+function sameJson(text, expected) {
+  try {
+    return JSON.stringify(JSON.parse(text)) === JSON.stringify(expected);
+  } catch {
+    return false;
+  }
+}
+
+function formatCatalogue(catalogue) {
+  const entry = (value) =>
+    `{ ${Object.entries(value)
+      .map(([key, field]) => `${JSON.stringify(key)}: ${JSON.stringify(field)}`)
+      .join(', ')} }`;
+  const body = Object.entries(catalogue).map(([code, value]) => `  ${JSON.stringify(code)}: ${entry(value)}`);
+  return `{\n${body.join(',\n')}\n}\n`;
+}
+
+/** Lines of code that still refer to the removed folders. */
+function mentions(files) {
+  const pattern = /(\.\.?\/)+examples\b|crate::examples|\bmod examples\b|test\/examples\//;
+  const found = [];
+  for (const file of files) {
+    if (!/^(src|native\/src|native\/tests|test|bench)\//.test(file) || !/\.(ts|rs|cjs|js)$/.test(file)) continue;
+    const text = readText(file);
+    if (text === undefined) continue;
+    text.split('\n').forEach((line, index) => {
+      if (pattern.test(line)) found.push(`${file}:${index + 1}: ${line.trim()}`);
+    });
+  }
+  return found;
+}
+
+main();
