@@ -89,25 +89,22 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Your settings. To add one (say FOO_URL): a field in AppSettings, a line in readAppSettings,
-// the same field in native/src/app/mod.rs's AppSettings (it arrives there as JSON, camelCase),
-// and a row in the README's configuration table. Handlers read them as `context.app`; your
-// setup hook (src/app/hooks.ts) as `config.app`. To read the value: nonEmpty (a string or
-// undefined), readInteger (a whole number within bounds, with a default), readFlag (1 or 0);
-// they throw a ConfigError naming the variable for a value they refuse.
+// Your settings. To add one (say FOO_URL): one line in readAppSettings below, the same field in
+// native/src/app/mod.rs's AppSettings (it arrives there as JSON, camelCase), and a row in the
+// README's configuration table. Handlers read them as `context.app`, your setup hook
+// (src/app/hooks.ts) as `config.app`. To read a value: nonEmpty (a string or undefined),
+// readInteger (a whole number within bounds, with a default), readFlag (1 or 0); they throw a
+// ConfigError naming the variable for a value they refuse.
 // ---------------------------------------------------------------------------------------------
 
-/** Settings of your own routes, validated like the rest. */
-export interface AppSettings {
-  // [examples] begin
-  /** `HANDOFF_HASH_LIMIT`: largest `POST /hash` body in bytes. @default 67108864 (64 MiB) */
-  readonly hashLimit: number;
-  // [examples] end
-}
+/** Your settings: what readAppSettings returns (its doc comments show on `context.app.…`). */
+export type AppSettings = Readonly<ReturnType<typeof readAppSettings>>;
 
-/** Reads your settings from `env`; throw a ConfigError for a value you do not accept. */
-function readAppSettings(env: NodeJS.ProcessEnv): AppSettings {
+/** Reads your settings from `env`. */
+function readAppSettings(env: NodeJS.ProcessEnv) {
   return {
+    // One line per setting, with its doc comment: `fooUrl: nonEmpty(env.…) ?? 'http://…',`
+    /** `HANDOFF_HASH_LIMIT`: largest `POST /hash` body in bytes. @default 67108864 (64 MiB) */ // [examples]
     hashLimit: readInteger(env, 'HANDOFF_HASH_LIMIT', 64 * 1024 * 1024, 0, MAX_SAFE_BYTES), // [examples]
   };
 }

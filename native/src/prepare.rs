@@ -13,6 +13,22 @@ use crate::api::{self, AppState, Config};
 use crate::app::{self, Resources};
 use crate::serve::{self, Bound, ServeOptions, Server};
 
+/// Runs a setup hook to completion on `runtime` (from outside it, on the calling thread): its
+/// error, or its panic, becomes `setup failed: <message>`.
+pub fn run_setup<R, E: std::fmt::Display>(
+    runtime: &Runtime,
+    setup: impl std::future::Future<Output = Result<R, E>>,
+) -> Result<R, String> {
+    match catch_unwind(AssertUnwindSafe(|| runtime.block_on(setup))) {
+        Ok(Ok(resources)) => Ok(resources),
+        Ok(Err(error)) => Err(format!("setup failed: {error}")),
+        Err(panic) => Err(format!(
+            "setup failed: {}",
+            serve::log::panic_message(&*panic)
+        )),
+    }
+}
+
 /// A server with its threads started, `app::setup` done and its routes built; not listening.
 pub struct Prepared {
     runtime: Runtime,
@@ -30,19 +46,7 @@ impl Prepared {
         serve::log::install_panic_hook();
         let runtime = serve::runtime::build(config.threads, config.blocking_threads)
             .map_err(|e| e.to_string())?;
-        let setup = catch_unwind(AssertUnwindSafe(|| {
-            runtime.block_on(app::setup(&config.app))
-        }));
-        let resources = match setup {
-            Ok(Ok(resources)) => Arc::new(resources),
-            Ok(Err(error)) => return Err(format!("setup failed: {error}")),
-            Err(panic) => {
-                return Err(format!(
-                    "setup failed: {}",
-                    serve::log::panic_message(&*panic)
-                ))
-            }
-        };
+        let resources = Arc::new(run_setup(&runtime, app::setup(&config.app))?);
         let options = config.serve_options();
         let router = api::router(AppState::new(config, Arc::clone(&resources)));
         Ok(Self {
@@ -64,5 +68,35 @@ impl Prepared {
         let resources = self.resources;
         let close = async move { app::close(&resources).await };
         Server::start_with_close(self.runtime, bound, app, options, close)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setup_that_fails_or_panics_says_setup_failed() {
+        let runtime = serve::runtime::build(1, 1).expect("runtime");
+        let ok = run_setup(&runtime, async {
+            // The runtime's timers and I/O are there, as a pool or a client needs.
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            Ok::<_, String>(7)
+        });
+        assert_eq!(ok, Ok(7));
+        let failed = run_setup(&runtime, async {
+            Err::<(), _>("cannot reach the database at db:5432")
+        });
+        assert_eq!(
+            failed,
+            Err("setup failed: cannot reach the database at db:5432".to_owned())
+        );
+        let panicked = run_setup(&runtime, async {
+            if std::hint::black_box(true) {
+                panic!("no DATABASE_URL");
+            }
+            Ok::<(), String>(())
+        });
+        assert_eq!(panicked, Err("setup failed: no DATABASE_URL".to_owned()));
     }
 }

@@ -1,5 +1,7 @@
-//! Property tests of `POST /echo`'s JSON printing (`json::to_js_json`): for any JSON text
-//! serde_json accepts, the answer is what JavaScript's `JSON.stringify(JSON.parse(text))`
+//! Property tests of the JSON every route reads and prints (`extract::Json` and `json::json`,
+//! through `json::to_js_json`), on a route that echoes what it read exactly as the example
+//! `POST /echo` does (built here, so these stay when the examples are removed): for any JSON
+//! text serde_json accepts, the answer is what JavaScript's `JSON.stringify(JSON.parse(text))`
 //! prints. The expected output comes from a model of ECMA-262 written here (numbers as
 //! `Number::toString`, integer-like keys first ascending, `QuoteJSONString`); the Node test
 //! `test/properties/json-parity.test.ts` checks the same against real JavaScript.
@@ -8,7 +10,10 @@
 
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
+use axum::routing::post;
 use axum::Router;
+use handoff::api::extract::Json as JsonBody;
+use handoff::api::{AppState, Config};
 use proptest::prelude::*;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -18,8 +23,19 @@ mod common;
 /// serde_json's recursion limit (128) lets 127 levels through.
 const MAX_DEPTH: usize = 127;
 
+/// `POST /echo` as the example writes it: `Json<Value>` in, `json(200, &value)` out.
 fn app() -> Router {
-    common::test_app("", 1 << 20)
+    Router::new()
+        .route(
+            "/echo",
+            post(|JsonBody(value): JsonBody<Value>| async move {
+                handoff::api::json::json(StatusCode::OK, &value)
+            }),
+        )
+        .with_state(AppState::for_tests(Config {
+            body_limit: 1 << 20,
+            ..common::config()
+        }))
 }
 
 /// `POST /echo` with `text`: the status and the body.

@@ -55,7 +55,8 @@ export function loadNativeBackend(config: Config): NativeLoad {
   // hook runs here too (native/src/app/mod.rs); its failure stops the start in every mode.
   let prepared: PreparedServer;
   try {
-    // prepare(configJson: string); the cast covers a binary built before it took JSON.
+    // prepare(configJson: string) deserializes native/src/api/config.rs's Config. (The cast is for
+    // a native/index.d.ts generated before prepare took JSON; drop it once that file is rebuilt.)
     const prepare = addon.prepare as unknown as (configJson: string) => PreparedServer;
     prepared = prepare(JSON.stringify(nativeConfig(config)));
   } catch (error) {

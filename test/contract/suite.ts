@@ -66,8 +66,10 @@ export const PATH_CASES: readonly PathCase[] = [
   { path: '/__test/params/%C3/b', expect: 'invalid_path_parameter', encoded: true },
   { path: '/__test/params/%ED%A0%80/b', expect: 'invalid_path_parameter', encoded: true },
   { path: '/__test/params/a%/b', expect: 'invalid_path_parameter', encoded: true },
-  { path: '/__test/params//b', expect: 'not_found' },
+  // An empty segment: a parameter in the middle matches it (empty), the last one does not.
+  { path: '/__test/params//b', expect: { a: '', b: 'b', path: '/__test/params//b' } },
   { path: '/__test/params/a/', expect: 'not_found' },
+  { path: '/__test/params//', expect: 'not_found' },
   { path: '/__test/params/a/b/', expect: 'not_found' },
   { path: '/__test/params/a/b/c', expect: 'not_found' },
   { path: '/__test/params/a', expect: 'not_found' },

@@ -87,12 +87,14 @@ describe('npm run package', () => {
       'package-lock.json',
       '.htaccess',
       'DEPLOY.md',
+      // The error catalogue, which the fallback reads at run time.
+      'dist/api/errors.json',
     ]) {
       assert.ok(tree.includes(file), `${file} is in the bundle`);
     }
     const unexpected = tree.filter(
       (file) =>
-        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|native\/handoff\.linux-x64-gnu\.node|dist\/.*\.js)$/.test(
+        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|native\/handoff\.linux-x64-gnu\.node|dist\/.*\.js|dist\/api\/errors\.json)$/.test(
           file,
         ),
     );

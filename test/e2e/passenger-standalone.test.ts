@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config';
 import { type ContractTarget, defineContractTests } from '../contract/suite';
-import { BACKENDS, requireBackend, TEST_ENV } from '../helpers/backends';
+import { BACKENDS, backendUnavailable, TEST_ENV } from '../helpers/backends';
 import { send } from '../helpers/http';
 import { ensurePassenger, type PassengerInstance, startPassenger } from '../helpers/passenger';
 
@@ -31,13 +31,13 @@ function rawExchange(port: number, head: string, body: string): Promise<string> 
 
 for (const backend of BACKENDS) {
   for (const basePath of ['', '/api']) {
-    describe(`${backend} under Passenger Standalone${basePath ? ` with base path ${basePath}` : ''}`, () => {
+    const title = `${backend} under Passenger Standalone${basePath ? ` with base path ${basePath}` : ''}`;
+    describe(title, { skip: backendUnavailable(backend) ?? false }, () => {
       let passenger: PassengerInstance | undefined;
       let target: ContractTarget | undefined;
       let stopped: Awaited<ReturnType<PassengerInstance['stop']>> | undefined;
 
       before(async (t) => {
-        if (!requireBackend(t as never, backend)) return;
         const available = ensurePassenger();
         if (!available.ok) {
           if (process.env.CI === 'true') throw new Error(`CI must run the Passenger tests: ${available.reason}`);

@@ -1,7 +1,7 @@
 // Differential parity: the same requests sent to every backend in BACKENDS; whatever one backend
 // answers, the others must answer identically (status, content type, Allow, connection, body
-// bytes). The core's requests are in test/contract/parity.test.ts, the demo's in
-// test/examples/parity.test.ts.
+// bytes). The core's requests are in test/contract/parity.test.ts.
+// The demo's are in test/examples/parity.test.ts. // [examples]
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BACKENDS, backendUnavailable, type StartedBackend, startBackend } from './backends';

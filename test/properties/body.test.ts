@@ -1,7 +1,6 @@
 // Properties of the fallback's own parsing (src/api/body.ts) against an independent reference:
-// `jsonDepth` against the structure JSON.parse builds. (`isJsonContentType` and `parseJsonStrict`
-// are checked against the native server through a route that reads JSON:
-// test/examples/json-body.test.ts.)
+// `jsonDepth` against the structure JSON.parse builds.
+// `isJsonContentType` and `parseJsonStrict` against native: test/examples/json-body.test.ts. // [examples]
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';

@@ -59,7 +59,8 @@ export function textDepth(text: string): number {
   return deepest;
 }
 
-/** What `POST /echo` must answer for `bytes`, from JavaScript itself and the README's rules:
+/** What a route that echoes its JSON body (readJson / Json<Value>, as the demo's `POST /echo`)
+ * must answer for `bytes`, from JavaScript itself and the README's rules:
  * the text of `JSON.stringify(JSON.parse(text))`, or undefined where the text is invalid JSON
  * (not UTF-8, JSON.parse refuses it, or it holds a byte-order mark, nesting deeper than 127, a
  * number beyond a double, a lone surrogate escape: anywhere in the text, even in a value a

@@ -8,6 +8,16 @@ import { ALL_BACKENDS, parseTestBackends } from '../helpers/backends';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
+/** Runs `file` with node's test runner on its own (not as a child of this run) with `backends`. */
+function runWith(backends: string, file: string) {
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  return spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...env, HANDOFF_TEST_BACKENDS: backends },
+  });
+}
+
 describe('HANDOFF_TEST_BACKENDS', () => {
   it('is every backend when unset or empty', () => {
     assert.deepEqual(parseTestBackends(undefined), ['native', 'fastify', 'express']);
@@ -29,19 +39,11 @@ describe('HANDOFF_TEST_BACKENDS', () => {
   });
 
   it('leaves the other backends out of a matrix; a wrong name fails the run', () => {
-    const run = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=tap', 'test/contract/api.test.ts'],
-      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HANDOFF_TEST_BACKENDS: 'express' } },
-    );
+    const run = runWith('express', 'test/contract/api.test.ts');
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.doesNotMatch(run.stdout, /(native|fastify) over/, 'no test of native or fastify is even defined');
     assert.match(run.stdout, /express over unix under \/api\/v1/);
-    const misnamed = spawnSync(process.execPath, ['--import', 'tsx', '--test', 'test/contract/api.test.ts'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, HANDOFF_TEST_BACKENDS: 'fastfy' },
-    });
+    const misnamed = runWith('fastfy', 'test/contract/api.test.ts');
     assert.notEqual(misnamed.status, 0);
     assert.match(misnamed.stdout + misnamed.stderr, /HANDOFF_TEST_BACKENDS names an unknown backend "fastfy"/);
   });

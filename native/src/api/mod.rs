@@ -68,4 +68,4 @@ fn panic_to_500(_panic: Box<dyn Any + Send + 'static>) -> axum::response::Respon
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

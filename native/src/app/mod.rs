@@ -11,10 +11,12 @@ use serde::Deserialize;
 
 use crate::api::prelude::*;
 
+// Your handler files, one `mod` line each (e.g. `mod items;` for items.rs):
+
 /// Your routes, relative to the base path, next to the template's `/health`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        // .route("/items/{id}", get(items::item_get))
+        // Your routes, one line each: .route("/items/{id}", get(items::item_get))
         .merge(crate::examples::routes()) // [examples]
 }
 
@@ -24,8 +26,10 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct AppSettings {
+    // [examples] begin
     /// Largest `POST /hash` body, in bytes (`HANDOFF_HASH_LIMIT`). @default 67108864
-    pub hash_limit: u64, // [examples]
+    pub hash_limit: u64,
+    // [examples] end
 }
 
 // Written out rather than derived, so each default sits here, as in src/config.ts.

@@ -18,3 +18,6 @@ pub fn routes() -> Router<AppState> {
         .route("/hash", post(hash::hash_post))
         .merge(counter::routes())
 }
+
+#[cfg(test)]
+mod tests;
