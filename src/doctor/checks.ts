@@ -461,7 +461,10 @@ export function checkMemory(probe: ProbeResult | undefined): Check {
   const cgroup = cgroupMemoryLimit();
   const addressSpace = readLimit('Max address space');
   const rss = probe?.rss;
-  const measured = rss === undefined ? 'RSS not measured' : `RSS ${mib(rss)} after the start (${probe?.serving})`;
+  const measured =
+    rss === undefined
+      ? 'RSS not measured'
+      : `RSS ${mib(rss)} after the start (${probe?.serving ?? 'no backend started'})`;
   const limits = [
     cgroup ? `memory limit ${mib(cgroup.bytes)} (${cgroup.file})` : 'no memory limit (cgroup)',
     addressSpace === undefined ? 'no address-space limit' : `address space ${mib(addressSpace)}`,

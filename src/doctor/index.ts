@@ -108,7 +108,8 @@ export function formatChecks(appRoot: string, checks: readonly Check[]): string 
     if (check.fix) lines.push(`${' '.repeat(6 + width)}  fix: ${check.fix}`);
   }
   const count = (status: Check['status']) => checks.filter((c) => c.status === status).length;
-  lines.push(`${count('fail')} failed, ${count('warn')} warnings, ${count('ok')} ok`);
+  const warnings = count('warn');
+  lines.push(`${count('fail')} failed, ${warnings} warning${warnings === 1 ? '' : 's'}, ${count('ok')} ok`);
   return `${lines.join('\n')}\n`;
 }
 

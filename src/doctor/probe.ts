@@ -48,7 +48,8 @@ async function probe(): Promise<ProbeResult> {
     if (serving === undefined) startError = `HANDOFF_BACKEND=native but the addon did not load: ${nativeError}`;
   } catch (error) {
     serving = undefined;
-    startError = error instanceof Error ? error.message : String(error);
+    // The first line: a require stack or a backtrace follows it.
+    startError = (error instanceof Error ? error.message : String(error)).split('\n')[0];
   }
   const status = readFileSync('/proc/self/status', 'utf8');
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
