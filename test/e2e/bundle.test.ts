@@ -82,6 +82,8 @@ describe('npm run package', () => {
       'app.js',
       'dist/main.js',
       'dist/cli.js',
+      // The error catalogue the fallback imports (tsc copies it into dist/).
+      'dist/api/errors.json',
       ADDON,
       'package.json',
       'package-lock.json',
@@ -92,7 +94,7 @@ describe('npm run package', () => {
     }
     const unexpected = tree.filter(
       (file) =>
-        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|native\/handoff\.linux-x64-gnu\.node|dist\/.*\.js)$/.test(
+        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|native\/handoff\.linux-x64-gnu\.node|dist\/.*\.js|dist\/api\/errors\.json)$/.test(
           file,
         ),
     );
