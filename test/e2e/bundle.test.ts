@@ -89,8 +89,6 @@ describe('npm run package', () => {
       'package-lock.json',
       '.htaccess',
       'DEPLOY.md',
-      // The error catalogue, which the fallback reads at run time.
-      'dist/api/errors.json',
     ]) {
       assert.ok(tree.includes(file), `${file} is in the bundle`);
     }
