@@ -5,10 +5,12 @@
 #   scripts/install-system-deps.sh arm64           (the arm64 build and its emulated test)
 #
 # `arm64` stands for what the linux-arm64-gnu addon needs on an x64 Debian 12 machine: Debian's
-# rustc-web (1.96, from the security archive; rustup's compiler has no aarch64 std here), its standard
-# library for arm64 through multiarch (libstd-rust-web-dev:arm64, which brings libc6:arm64 too) and
-# qemu-user-static to run arm64 Node in the tests. A package named `NAME:ARCH` adds ARCH as a dpkg
-# foreign architecture first (`dpkg --add-architecture`, then `apt-get update`).
+# rustc-web (1.96, from the security archive; rustup's compiler has no aarch64 std here), its
+# standard library for arm64 through multiarch (libstd-rust-web-dev:arm64), and what runs arm64 Node
+# in the tests: qemu-user-static with arm64 libc and libstdc++ (libc6:arm64, libstdc++6:arm64).
+# A package named `NAME:ARCH` adds ARCH as a dpkg foreign architecture first
+# (`dpkg --add-architecture`, then `apt-get update`).
+#
 # `passenger` gives Passenger Standalone with its builtin engine, enough to run app.js under the real
 # Node loader. Recommends are skipped: for `passenger` they only add fonts-lato and libjs-jquery (Ruby's
 # HTML docs); Standalone works without them. Needs root or passwordless sudo; otherwise it says which
@@ -22,7 +24,7 @@ fi
 expanded=()
 for package in "${packages[@]}"; do
   if [ "$package" = arm64 ]; then
-    expanded+=(rustc-web libstd-rust-web-dev:arm64 qemu-user-static)
+    expanded+=(rustc-web libstd-rust-web-dev:arm64 qemu-user-static libc6:arm64 libstdc++6:arm64)
   else
     expanded+=("$package")
   fi

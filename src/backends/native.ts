@@ -1,7 +1,8 @@
 // Loading the native addon. A binary that cannot load (never built, wrong architecture, a glibc
 // too old for it, a corrupt file) is a result with the real cause, never a crash.
-import { existsSync } from 'node:fs';
-import type { Config } from '../config';
+import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import path from 'node:path';
+import { type Config, platformTriple } from '../config';
 import { findPassenger } from '../targets/passenger';
 import type { Backend, ListenTarget, RunningServer } from './types';
 
@@ -39,13 +40,23 @@ export type NativeLoad =
 export function loadNativeBackend(config: Config): NativeLoad {
   const file = config.nativePath;
   if (!existsSync(file)) {
-    return { ok: false, reason: `no native binary at ${file} (build it with \`npm run build:native\`)` };
+    const others = addonsBeside(file);
+    const beside = others.length > 0 ? `; next to it only ${others.join(', ')}` : '';
+    return {
+      ok: false,
+      reason: `no native binary at ${file} for this machine (${platformTriple()})${beside} (build it with \`npm run build:native\`)`,
+    };
   }
   let addon: Addon;
   try {
     addon = require(file) as Addon;
   } catch (error) {
-    return { ok: false, reason: `cannot load ${file}: ${firstLine(error)}` };
+    const machine = elfMachine(file);
+    const mismatch =
+      machine !== undefined && machine !== ELF_MACHINES[process.arch]
+        ? ` (a binary for ${ELF_NAMES[machine] ?? `ELF machine ${machine}`}; this machine is ${platformTriple()})`
+        : '';
+    return { ok: false, reason: `cannot load ${file}: ${firstLine(error)}${mismatch}` };
   }
   if (typeof addon.prepare !== 'function') {
     return { ok: false, reason: `${file} is not the passenger-handoff addon (no prepare export)` };
@@ -102,6 +113,39 @@ function toNativeTarget(target: ListenTarget): { path?: string; host?: string; p
       return { host: target.host, port: target.port };
     case 'fd':
       return { fd: target.fd };
+  }
+}
+
+/** ELF e_machine of each Node process.arch the bundle has an addon for. */
+const ELF_MACHINES: Readonly<Record<string, number>> = { x64: 62, arm64: 183 };
+const ELF_NAMES: Readonly<Record<number, string>> = { 62: 'x64', 183: 'arm64' };
+
+/** The ELF header's e_machine of `file`, or undefined when it is no ELF file. */
+function elfMachine(file: string): number | undefined {
+  const header = Buffer.alloc(20);
+  let read = 0;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      read = readSync(fd, header, 0, header.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (read < header.length || header.toString('latin1', 0, 4) !== '\x7fELF') return undefined;
+  return header.readUInt16LE(18);
+}
+
+/** The other `handoff.*.node` files in the folder of `file` (an upload for another machine). */
+function addonsBeside(file: string): string[] {
+  try {
+    return readdirSync(path.dirname(file))
+      .filter((name) => /^handoff\..+\.node$/.test(name))
+      .sort();
+  } catch {
+    return [];
   }
 }
 
