@@ -141,7 +141,7 @@ function buildNative(target, outputDir, compiler) {
   seedCrossToolchain(target);
   // Another compiler gets its own target folder: sharing one would rebuild every crate each time the
   // compiler changes.
-  const targetDir = compiler ? ['--target-dir', path.join('native', 'target', `rustc-${target.platform}`)] : [];
+  const targetDir = compiler ? ['--target-dir', path.join(root, 'native', 'target', `rustc-${target.platform}`)] : [];
   const env = compiler ? { ...process.env, RUSTC: compiler.rustc, RUSTDOC: compiler.rustdoc } : process.env;
   const napiOut = fs.mkdtempSync(path.join(outputDir, '.build-'));
   run(
