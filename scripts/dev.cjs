@@ -4,8 +4,8 @@
 //   - TypeScript: `tsc --watch` into dist/ (it writes nothing while there are errors). On errors
 //     the loop prints them and keeps the last good server running. Note that with the native
 //     backend the API is answered by Rust: a TS handler serves under the fallback (fastify).
-//   - Rust: a debug build (seconds after an edit; no --locked, so a crate added to Cargo.toml just
-//     builds). Each good build is a new file under native/target/dev-addon/ that the restarted app
+//   - Rust: a debug `cargo build` (seconds after an edit; no --locked, so a crate added to
+//     Cargo.toml just builds; native/index.d.ts is `npm run build:native`'s). Each good build is a new file under native/target/dev-addon/ that the restarted app
 //     loads through HANDOFF_NATIVE_PATH: a running process keeps its addon mapped, and writing over
 //     a loaded .node would crash it. When the build fails it prints the compiler errors and serves
 //     with the fastify fallback (HANDOFF_BACKEND=fastify) until the next good build.
@@ -14,12 +14,12 @@
 // HANDOFF_BASE_PATH, ...) reaches the app as with `npm start`.
 'use strict';
 
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { stripVTControlCharacters } = require('node:util');
-const { root, cargoVersion, platformTriple, pruneDist } = require('./lib/project.cjs');
+const { root, cargoVersion, pruneDist } = require('./lib/project.cjs');
 
 const say = (message) => process.stderr.write(`[dev] ${message}\n`);
 
@@ -44,10 +44,12 @@ const DEBOUNCE_MS = 200;
 const STOP_GRACE_MS = 5_000;
 
 const addonDir = path.join(root, 'native', 'target', 'dev-addon');
-const stageDir = path.join(addonDir, `stage-${process.pid}`);
 const cargo = cargoVersion();
 const userBackend = (process.env.HANDOFF_BACKEND ?? '').trim().toLowerCase();
 const port = (process.env.PORT ?? '').trim() || '3000';
+
+/** Set by the first Rust build. */
+let target;
 
 const state = {
   /** The addon the app loads, the newest good debug build. */
@@ -227,47 +229,54 @@ function watchTypeScript(onDone) {
   });
 }
 
-/** A debug build into a staging folder, then moved to a name no process has loaded. */
+/** What cargo builds for this machine: { triple, file } (the library cargo writes), found once. */
+function cargoTarget() {
+  const host = /^host: (\S+)$/m.exec(spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout ?? '');
+  const metadata = spawnSync(
+    'cargo',
+    ['metadata', '--format-version', '1', '--no-deps', '--manifest-path', path.join('native', 'Cargo.toml')],
+    { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  if (host === null || metadata.status !== 0) return undefined;
+  const { target_directory: targetDir, packages } = JSON.parse(metadata.stdout);
+  const lib = packages[0]?.targets.find((target) => target.kind.includes('cdylib'));
+  if (lib === undefined) return undefined;
+  const name = lib.name.replace(/-/g, '_');
+  const file =
+    process.platform === 'win32' ? `${name}.dll` : process.platform === 'darwin' ? `lib${name}.dylib` : `lib${name}.so`;
+  return { triple: host[1], built: path.join(targetDir, host[1], 'debug', file) };
+}
+
+/** A debug build, copied to a name no process has loaded. Cargo directly, not `napi build`:
+ * that saves seconds per build; it leaves native/index.d.ts alone (`npm run build:native`
+ * refreshes it after a change to the napi surface). */
 async function buildRust() {
   say('building the native addon (debug)');
-  fs.rmSync(stageDir, { recursive: true, force: true });
-  fs.mkdirSync(stageDir, { recursive: true });
-  const result = await capture(
-    process.execPath,
-    [path.join(__dirname, 'build-native.cjs'), '--debug', '--output-dir', stageDir],
-    process.stderr.isTTY ? { CARGO_TERM_COLOR: 'always' } : {},
-  );
-  const built = path.join(stageDir, `handoff.${platformTriple()}.node`);
-  if (!result.ok || !fs.existsSync(built)) {
+  target ??= cargoTarget();
+  if (target === undefined) {
+    say('cannot find what cargo builds (`rustc -vV`, `cargo metadata` failed)');
+    state.rustProblem = 'cargo cannot read native/Cargo.toml (see above)';
+    return false;
+  }
+  const args = ['build', '--target', target.triple, '--manifest-path', path.join('native', 'Cargo.toml'), '--lib'];
+  const result = await capture('cargo', args, process.stderr.isTTY ? { CARGO_TERM_COLOR: 'always' } : {});
+  if (!result.ok || !fs.existsSync(target.built)) {
     process.stderr.write(compilerErrors(result.output));
     state.rustProblem = 'the Rust build failed (compiler errors above); native again after the next good build';
     return false;
   }
   state.addonCount += 1;
   const addon = path.join(addonDir, `handoff-${process.pid}-${state.addonCount}.node`);
-  fs.renameSync(built, addon);
+  // A copy: cargo writes its own file again on the next build.
+  fs.copyFileSync(target.built, addon);
   state.addon = addon;
   state.rustProblem = undefined;
-  // The napi surface changed: keep the committed declarations in step (TS reads them).
-  const types = path.join(stageDir, 'index.d.ts');
-  const committed = path.join(root, 'native', 'index.d.ts');
-  // Not from a build that a later edit already overtook: the next build says what is current.
-  if (!rustPending && fs.existsSync(types) && fingerprintPath(types) !== fingerprintPath(committed)) {
-    fs.copyFileSync(types, committed);
-    say('native/index.d.ts changed (the napi surface); tsc compiles against the new one');
-  }
   return true;
 }
 
-function fingerprintPath(file) {
-  return fingerprint(path.relative(root, file));
-}
-
-/** Cargo's output without its progress lines (Compiling x v1, Building [==>]) and without the
- * stack trace napi adds to say that cargo failed. */
+/** Cargo's output without its progress lines (Compiling x v1, Building [==>]). */
 function compilerErrors(output) {
-  const noise =
-    /^\s*(Compiling|Checking|Building|Blocking|Updating|Locking|Downloaded|Downloading|Adding)\b|^Internal Error: Build failed|^\s+at .*(node:|cli\.js|<anonymous>)/;
+  const noise = /^\s*(Compiling|Checking|Building|Blocking|Updating|Locking|Downloaded|Downloading|Adding)\b/;
   return `${output
     .split('\n')
     .filter((line) => !noise.test(stripVTControlCharacters(line)))
@@ -380,8 +389,8 @@ function removeOldAddons() {
   }
   for (const name of names) {
     const full = path.join(addonDir, name);
-    if (full === state.addon || full === stageDir) continue;
-    const owner = /^(?:handoff|stage)-(\d+)/.exec(name);
+    if (full === state.addon) continue;
+    const owner = /^handoff-(\d+)-/.exec(name);
     if (owner === null) continue;
     const pid = Number(owner[1]);
     if (pid !== process.pid && alive(pid)) continue;
@@ -555,7 +564,6 @@ async function shutdown(name, code = 0) {
   // A build in progress is not needed any more (cargo stops its compilers on SIGTERM).
   if (state.build) state.build.kill('SIGTERM');
   await stopApp();
-  fs.rmSync(stageDir, { recursive: true, force: true });
   state.addon = undefined;
   removeOldAddons();
   say('stopped');

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The long property run, by hand (CI runs the same properties briefly inside `npm test`):
 # rounds of the Rust properties (native/tests/properties*.rs, PROPTEST_CASES each) and the
-# fast-check ones (test/properties, FC_RUNS each), each round with fresh random seeds, until
+# fast-check ones (every test file of test/ that calls fc.assert, FC_RUNS each), each round with fresh random seeds, until
 # FUZZ_MINUTES have passed. Stops at the first failure: proptest saves it in
 # native/tests/properties*.proptest-regressions (commit that); fast-check prints its seed and
 # path (replay with FC_SEED=<seed>).
@@ -18,13 +18,14 @@ logs=".tmp/fuzz-long-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$logs"
 
 rust_targets=(properties properties_json)
-node_files=(test/properties/*.test.ts)
+# The demo's property tests (test/examples) are found too while the demo is there.
+mapfile -t node_files < <(grep -rl --include='*.test.ts' 'fc\.assert(' test | sort)
 # Properties per round, counted from the sources (a case is one generated input).
 rust_properties=$(cat native/tests/properties*.rs | grep -A1 '^    #\[test\]' | grep -c '^    fn ')
 node_properties=$(cat "${node_files[@]}" | grep -c 'fc\.assert(')
 
 echo "[fuzz] building the Rust property tests"
-cargo test --locked --manifest-path native/Cargo.toml --no-run --test properties --test properties_json \
+node scripts/cargo.cjs test --no-run --test properties --test properties_json \
   >"$logs/build.log" 2>&1
 
 start=$SECONDS
@@ -34,7 +35,7 @@ while ((SECONDS < deadline)); do
   round=$((round + 1))
   echo "[fuzz] round $round: Rust, $rust_properties properties x $PROPTEST_CASES cases"
   for target in "${rust_targets[@]}"; do
-    if ! cargo test --locked --manifest-path native/Cargo.toml --test "$target" \
+    if ! node scripts/cargo.cjs test --test "$target" \
       >"$logs/round$round-$target.log" 2>&1; then
       tail -40 "$logs/round$round-$target.log"
       echo "[fuzz] FAILED in round $round ($target); log: $logs/round$round-$target.log"

@@ -283,8 +283,9 @@ function runtimeManifest() {
     main,
     bin,
     engines,
-    // Only `start`: "Run NPM Install" must not try to compile anything (no prepare, no install).
-    scripts: { start: 'node app.js' },
+    // `start`, and `doctor` for the panel's "Run JS Script" (no SSH needed). Nothing that runs at
+    // install: "Run NPM Install" must not try to compile anything (no prepare, no install).
+    scripts: { start: 'node app.js', doctor: 'node dist/cli.js doctor' },
     dependencies,
   };
 }

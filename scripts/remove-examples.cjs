@@ -210,9 +210,10 @@ function formatCatalogue(catalogue) {
   return `{\n${body.join(',\n')}\n}\n`;
 }
 
-/** Lines of code that still refer to the removed folders. */
+/** Lines that still refer to the removed folders: imports, `mod`/`crate::` paths, comments. */
 function mentions(files) {
-  const pattern = /(\.\.?\/)+examples\b|crate::examples|\bmod examples\b|test\/examples\//;
+  const pattern =
+    /^\s*import\b.*\bfrom\s+['"](\.\.?\/)+(\w+\/)*examples['"/]|^\s*(pub\s+)?mod\s+examples\b|crate::examples\b|^\s*(\/\/|\/\*|\*|#).*\b(src|test)\/examples\b/;
   const found = [];
   for (const file of files) {
     if (!/^(src|native\/src|native\/tests|test|bench)\//.test(file) || !/\.(ts|rs|cjs|js)$/.test(file)) continue;

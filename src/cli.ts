@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// `passenger-handoff <command>`: deploy helpers run on the host (or before uploading). Only
-// `htaccess` for now: it writes the CloudLinux Passenger block with the right values.
+// `passenger-handoff <command>`: deploy helpers run on the host (or before uploading). `htaccess`
+// writes the CloudLinux Passenger block with the right values; `doctor` checks the host
+// (src/doctor/), loaded only when asked for.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HtaccessError, renderHtaccess } from './deploy/htaccess';
 
 const USAGE = `Usage: passenger-handoff htaccess --base-uri /api --node /path/to/bin/node [--app-root DIR] [--out FILE]
+       passenger-handoff doctor [--docroot DIR] [--url URL] [--json]
 
 Writes the .htaccess block that makes Passenger start this app (as CloudLinux's "Setup Node.js App" does).
   --app-root DIR       the folder holding app.js (default: this package's folder, ${packageRoot()})
@@ -14,14 +16,24 @@ Writes the .htaccess block that makes Passenger start this app (as CloudLinux's 
   --node FILE          the Node binary, e.g. ~/nodevenv/passenger-handoff/20/bin/node
   --startup-file FILE  default app.js
   --out FILE           write there (e.g. ~/public_html/api/.htaccess) instead of to stdout
+
+Checks this app's host and names every problem with its fix (\`doctor --help\` for more).
 `;
 
 /** Runs the command line `argv` (without node and the script); returns the exit status. */
-export function runCli(argv: readonly string[]): number {
+export function runCli(argv: readonly string[]): number | Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'doctor') {
+    const doctor = require('./doctor') as typeof import('./doctor');
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(doctor.DOCTOR_USAGE);
+      return 0;
+    }
+    return doctor.doctorCli(rest);
   }
   if (command !== 'htaccess') return fail(`unknown command ${JSON.stringify(command)}`);
   let values: Record<string, string | undefined>;
@@ -75,4 +87,14 @@ function fail(message: string): number {
   return 2;
 }
 
-if (require.main === module) process.exitCode = runCli(process.argv.slice(2));
+if (require.main === module) {
+  Promise.resolve(runCli(process.argv.slice(2))).then(
+    (status) => {
+      process.exitCode = status;
+    },
+    (error: unknown) => {
+      process.stderr.write(`[cli] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

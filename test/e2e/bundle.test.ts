@@ -163,7 +163,8 @@ describe('npm run package', () => {
     const project = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
     assert.deepEqual(manifest.dependencies, project.dependencies);
     assert.equal(manifest.devDependencies, undefined);
-    assert.deepEqual(Object.keys(manifest.scripts), ['start']);
+    // `doctor` for the panel's "Run JS Script"; nothing that runs at install.
+    assert.deepEqual(manifest.scripts, { start: 'node app.js', doctor: 'node dist/cli.js doctor' });
     const lock = JSON.parse(readFileSync(path.join(outDir, NAME, 'package-lock.json'), 'utf8'));
     assert.equal(lock.packages[''].devDependencies, undefined);
     const devEntries = Object.entries(lock.packages as Record<string, { dev?: boolean }>).filter(

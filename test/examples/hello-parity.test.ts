@@ -77,7 +77,8 @@ describe('GET /hello decodes the query the same on native and fastify', () => {
     }
     assert.deepEqual(answers.native, answers.fastify, `native and fastify differ on ?${query}`);
     const native = answers.native as { status: number; body: string };
-    if (/["<>]/.test(query)) {
+    // A fragment is dropped before anything looks at the target, odd characters and all.
+    if (/["<>]/.test(query.split('#', 1)[0] ?? query)) {
       // Refused before any route on every backend (the http crate's URI parser; the fallback
       // mirrors it): a bare 400, whatever the URL standard would make of the query.
       assert.deepEqual(native, { status: 400, contentType: undefined, body: '' }, `?${query}`);
