@@ -1,8 +1,9 @@
 // Loading the native addon. A binary that cannot load (never built, wrong architecture, a glibc
 // too old for it, a corrupt file) is a result with the real cause, never a crash.
-import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, platformTriple } from '../config';
+import { readElf } from '../doctor/elf';
 import { findPassenger } from '../targets/passenger';
 import type { Backend, ListenTarget, RunningServer } from './types';
 
@@ -51,11 +52,9 @@ export function loadNativeBackend(config: Config): NativeLoad {
   try {
     addon = require(file) as Addon;
   } catch (error) {
-    const machine = elfMachine(file);
+    const arch = elfArch(file);
     const mismatch =
-      machine !== undefined && machine !== ELF_MACHINES[process.arch]
-        ? ` (a binary for ${ELF_NAMES[machine] ?? `ELF machine ${machine}`}; this machine is ${platformTriple()})`
-        : '';
+      arch !== undefined && arch !== process.arch ? ` (a binary for ${arch}; this machine is ${platformTriple()})` : '';
     return { ok: false, reason: `cannot load ${file}: ${firstLine(error)}${mismatch}` };
   }
   if (typeof addon.prepare !== 'function') {
@@ -116,26 +115,13 @@ function toNativeTarget(target: ListenTarget): { path?: string; host?: string; p
   }
 }
 
-/** ELF e_machine of each Node process.arch the bundle has an addon for. */
-const ELF_MACHINES: Readonly<Record<string, number>> = { x64: 62, arm64: 183 };
-const ELF_NAMES: Readonly<Record<number, string>> = { 62: 'x64', 183: 'arm64' };
-
-/** The ELF header's e_machine of `file`, or undefined when it is no ELF file. */
-function elfMachine(file: string): number | undefined {
-  const header = Buffer.alloc(20);
-  let read = 0;
+/** The CPU (Node's name for it) an ELF file is built for, or undefined when it is no ELF file. */
+function elfArch(file: string): string | undefined {
   try {
-    const fd = openSync(file, 'r');
-    try {
-      read = readSync(fd, header, 0, header.length, 0);
-    } finally {
-      closeSync(fd);
-    }
+    return readElf(readFileSync(file)).arch;
   } catch {
     return undefined;
   }
-  if (read < header.length || header.toString('latin1', 0, 4) !== '\x7fELF') return undefined;
-  return header.readUInt16LE(18);
 }
 
 /** The other `handoff.*.node` files in the folder of `file` (an upload for another machine). */
