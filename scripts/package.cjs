@@ -139,9 +139,10 @@ function buildNative(target, outputDir, compiler) {
     );
   }
   seedCrossToolchain(target);
-  // Another compiler gets its own target folder: sharing one would rebuild every crate each time the
-  // compiler changes.
-  const targetDir = compiler ? ['--target-dir', path.join(root, 'native', 'target', `rustc-${target.platform}`)] : [];
+  // Another compiler gets its own target folder (inside CARGO_TARGET_DIR when set, as the tests'
+  // clones do): sharing one would rebuild every crate each time the compiler changes.
+  const cargoTarget = process.env.CARGO_TARGET_DIR || path.join(root, 'native', 'target');
+  const targetDir = compiler ? ['--target-dir', path.resolve(cargoTarget, `rustc-${target.platform}`)] : [];
   const env = compiler ? { ...process.env, RUSTC: compiler.rustc, RUSTDOC: compiler.rustdoc } : process.env;
   const napiOut = fs.mkdtempSync(path.join(outputDir, '.build-'));
   run(
