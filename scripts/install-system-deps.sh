@@ -2,6 +2,14 @@
 # Installs the Debian packages the tests need, when they are missing.
 #
 #   scripts/install-system-deps.sh [PACKAGE...]    (default: passenger)
+#   scripts/install-system-deps.sh arm64           (the arm64 build and its emulated test)
+#
+# `arm64` stands for what the linux-arm64-gnu addon needs on an x64 Debian 12 machine: Debian's
+# rustc-web (1.96, from the security archive; rustup's compiler has no aarch64 std here), its
+# standard library for arm64 through multiarch (libstd-rust-web-dev:arm64), and what runs arm64 Node
+# in the tests: qemu-user-static with arm64 libc and libstdc++ (libc6:arm64, libstdc++6:arm64).
+# A package named `NAME:ARCH` adds ARCH as a dpkg foreign architecture first
+# (`dpkg --add-architecture`, then `apt-get update`).
 #
 # `passenger` gives Passenger Standalone with its builtin engine, enough to run app.js under the real
 # Node loader. Recommends are skipped: for `passenger` they only add fonts-lato and libjs-jquery (Ruby's
@@ -13,6 +21,15 @@ packages=("$@")
 if [ "${#packages[@]}" -eq 0 ]; then
   packages=(passenger)
 fi
+expanded=()
+for package in "${packages[@]}"; do
+  if [ "$package" = arm64 ]; then
+    expanded+=(rustc-web libstd-rust-web-dev:arm64 qemu-user-static libc6:arm64 libstdc++6:arm64)
+  else
+    expanded+=("$package")
+  fi
+done
+packages=("${expanded[@]}")
 
 say() { printf '[install-system-deps] %s\n' "$*" >&2; }
 
@@ -35,8 +52,24 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
+# Foreign architectures (`libc6:arm64`) that dpkg does not know yet.
+architectures=()
+for package in "${missing[@]}"; do
+  case "$package" in
+  *:*)
+    arch=${package##*:}
+    if ! dpkg --print-foreign-architectures | grep -qx "$arch" && [[ " ${architectures[*]} " != *" $arch "* ]]; then
+      architectures+=("$arch")
+    fi
+    ;;
+  esac
+done
+
 install_command="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
 install_command+=" ${missing[*]}"
+for arch in "${architectures[@]}"; do
+  install_command="dpkg --add-architecture $arch && $install_command"
+done
 if ! command -v apt-get >/dev/null 2>&1; then
   say "missing: ${missing[*]}, and this is not a Debian-like system (no apt-get): install them by hand."
   exit 1
@@ -64,6 +97,11 @@ fi
 # apt's errors and warnings are on stderr and stay visible.
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
+
+for arch in "${architectures[@]}"; do
+  say "adding the dpkg architecture $arch (multiarch)"
+  "${sudo[@]}" dpkg --add-architecture "$arch"
+done
 
 say "installing: ${missing[*]}"
 if ! "${apt[@]}" update >"$output"; then

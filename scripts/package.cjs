@@ -2,16 +2,24 @@
 // `npm run package`: builds the upload bundle for shared hosting,
 //   release/passenger-handoff-<version>/      (the tree, as it goes into the app root)
 //   release/passenger-handoff-<version>.zip   (the same files at its top, to extract in the app root)
-// holding app.js, dist/, the native addon for linux-x64-gnu linked against glibc 2.17 (CloudLinux 7
-// and newer), package.json and package-lock.json with runtime dependencies only and no install
-// scripts, .htaccess and DEPLOY.md. No node_modules, sources or dev dependencies.
+// holding app.js, dist/, the native addons for linux-x64-gnu and linux-arm64-gnu, both linked
+// against glibc 2.17 (CloudLinux 7 and newer), package.json and package-lock.json with runtime
+// dependencies only and no install scripts, .htaccess and DEPLOY.md. No node_modules, sources or
+// dev dependencies. The app loads the addon named for its process.arch.
 //
-// The addon is built with napi-rs's `--use-napi-cross` (a gcc 4.8 toolchain with a glibc 2.17
-// sysroot, from the npm package @napi-rs/cross-toolchain-x64-target-x86_64). @napi-rs/cli would
-// fetch that toolchain with `npm pack <package>@<its own version>`, a version that does not exist
-// for x86_64 (docs/hosting.md); so the toolchain comes from the devDependency and is unpacked into the
-// cache folder @napi-rs/cli looks in first. The step fails if the binary needs a glibc above 2.17.
-// Set HANDOFF_PACKAGE_NO_NATIVE=1 to build a bundle without the addon (it serves on the fallback).
+// Each addon is built with napi-rs's `--use-napi-cross` (a gcc 4.8 toolchain with a glibc 2.17
+// sysroot, from the npm packages @napi-rs/cross-toolchain-x64-target-x86_64 and
+// -x64-target-aarch64). @napi-rs/cli would fetch that toolchain with `npm pack <package>@<its own
+// version>`, a version that does not exist for either (docs/hosting.md); so the toolchain comes from
+// the devDependency and is unpacked into the cache folder @napi-rs/cli looks in first. The step
+// fails if a binary is not for its architecture or needs a glibc above 2.17.
+//
+// The arm64 addon needs a Rust compiler with an aarch64 standard library: Debian 12's rustc-web
+// (/usr/bin/rustc, 1.96) with libstd-rust-web-dev:arm64 from multiarch, installed by
+// `bash scripts/install-system-deps.sh arm64` (rustup cannot add the target here). Without them the
+// bundle is built for x64 only and one line says so; in CI (CI=true) that is a failure.
+// HANDOFF_ARM64_RUSTC names another compiler with that std.
+// Set HANDOFF_PACKAGE_NO_NATIVE=1 to build a bundle without addons (it serves on the fallback).
 'use strict';
 
 const { spawnSync } = require('node:child_process');
@@ -20,11 +28,26 @@ const { homedir } = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const TRIPLE = 'x86_64-unknown-linux-gnu';
-const ADDON = 'handoff.linux-x64-gnu.node';
+/** The addons the bundle ships: Rust target, napi-rs platform, toolchain package, ELF e_machine. */
+const TARGETS = [
+  {
+    triple: 'x86_64-unknown-linux-gnu',
+    platform: 'linux-x64-gnu',
+    toolchain: '@napi-rs/cross-toolchain-x64-target-x86_64',
+    machine: 62, // EM_X86_64
+  },
+  {
+    triple: 'aarch64-unknown-linux-gnu',
+    platform: 'linux-arm64-gnu',
+    toolchain: '@napi-rs/cross-toolchain-x64-target-aarch64',
+    machine: 183, // EM_AARCH64
+  },
+];
+const addonName = (target) => `handoff.${target.platform}.node`;
 /** The oldest glibc the bundle must load on: CloudLinux / RHEL 7. */
 const MAX_GLIBC = [2, 17];
-const STEPS = 6;
+const STEPS = 7;
+const ci = process.env.CI === 'true';
 let step = 0;
 
 const say = (message) => process.stderr.write(`[package] ${message}\n`);
@@ -60,13 +83,29 @@ async function main() {
   fs.mkdirSync(path.join(stage, 'native'), { recursive: true });
 
   if (withNative) {
-    progress(`building the native addon for ${TRIPLE} against glibc 2.17 (the first build takes a few minutes)`);
-    buildNative(path.join(stage, 'native'));
-    progress('checking the glibc symbol versions the addon needs');
-    checkGlibc(path.join(stage, 'native', ADDON));
+    const [x64, arm64] = TARGETS;
+    progress(`building the native addon for ${x64.platform} against glibc 2.17 (the first build takes a few minutes)`);
+    buildNative(x64, path.join(stage, 'native'));
+    const built = [x64];
+    const arm64Rustc = findArm64Rustc();
+    if (arm64Rustc.ok) {
+      progress(`building the native addon for ${arm64.platform} against glibc 2.17 with ${arm64Rustc.rustc}`);
+      buildNative(arm64, path.join(stage, 'native'), arm64Rustc);
+      stripFalseBtiNote(arm64, path.join(stage, 'native', addonName(arm64)));
+      built.push(arm64);
+    } else if (ci) {
+      fail(`CI builds both architectures, but ${arm64.platform} cannot be built here: ${arm64Rustc.reason}`);
+    } else {
+      progress(
+        `skipped ${arm64.platform}: ${arm64Rustc.reason}; run \`bash scripts/install-system-deps.sh arm64\` for it (this bundle serves x64 hosts only)`,
+      );
+    }
+    progress('checking each addon: its ELF machine and the glibc symbol versions it needs');
+    for (const target of built) checkBinary(target, path.join(stage, 'native', addonName(target)));
   } else {
     progress('HANDOFF_PACKAGE_NO_NATIVE=1: no native addon; the bundle serves with the fallback');
-    progress('(no glibc check without the addon)');
+    progress('(no arm64 addon either)');
+    progress('(no ELF or glibc check without addons)');
   }
 
   progress('copying app.js, dist/, .htaccess, DEPLOY.md and a runtime-only package.json');
@@ -78,52 +117,91 @@ async function main() {
   say(`done: ${path.relative(root, stage)}/ and ${path.relative(root, zipFile)} (${fileSize(zipFile)})`);
 }
 
-function buildNative(outputDir) {
+/** Debian's rustc with an aarch64 std ({ ok, rustc, rustdoc }), or why there is none. */
+function findArm64Rustc() {
+  const rustc = process.env.HANDOFF_ARM64_RUSTC || '/usr/bin/rustc';
+  const rustdoc = path.join(path.dirname(rustc), 'rustdoc');
+  const libdir = spawnSync(rustc, ['--print', 'target-libdir', '--target', TARGETS[1].triple], { encoding: 'utf8' });
+  if (libdir.error || libdir.status !== 0) {
+    return { ok: false, reason: `no Rust compiler at ${rustc} (Debian's rustc-web)` };
+  }
+  const dir = libdir.stdout.trim();
+  const hasStd = fs.existsSync(dir) && fs.readdirSync(dir).some((file) => /^libstd-.*\.rlib$/.test(file));
+  if (!hasStd) return { ok: false, reason: `${rustc} has no aarch64 standard library (libstd-rust-web-dev:arm64)` };
+  return { ok: true, rustc, rustdoc };
+}
+
+/** Builds one target's addon into outputDir; `compiler` picks another rustc (the arm64 build). */
+function buildNative(target, outputDir, compiler) {
   if (spawnSync('cargo', ['--version']).status !== 0) {
     fail(
       'Rust is not installed here (no `cargo` on PATH); the bundle needs it to build the addon. Install Rust (https://rustup.rs), or set HANDOFF_PACKAGE_NO_NATIVE=1 for a fallback-only bundle.',
     );
   }
-  seedCrossToolchain();
-  run('npx', [
-    'napi',
-    'build',
-    '--platform',
-    '--release',
-    '--use-napi-cross',
-    '--target',
-    TRIPLE,
-    '--manifest-path',
-    'native/Cargo.toml',
-    '--package-json-path',
-    'package.json',
-    '--output-dir',
-    outputDir,
-    '--no-js',
-    '--',
-    '--locked',
-  ]);
+  seedCrossToolchain(target);
+  // Another compiler gets its own target folder (inside CARGO_TARGET_DIR when set, as the tests'
+  // clones do): sharing one would rebuild every crate each time the compiler changes.
+  const cargoTarget = process.env.CARGO_TARGET_DIR || path.join(root, 'native', 'target');
+  const targetDir = compiler ? ['--target-dir', path.resolve(cargoTarget, `rustc-${target.platform}`)] : [];
+  const env = compiler ? { ...process.env, RUSTC: compiler.rustc, RUSTDOC: compiler.rustdoc } : process.env;
+  const napiOut = fs.mkdtempSync(path.join(outputDir, '.build-'));
+  run(
+    'npx',
+    [
+      'napi',
+      'build',
+      '--platform',
+      '--release',
+      '--use-napi-cross',
+      '--target',
+      target.triple,
+      '--manifest-path',
+      'native/Cargo.toml',
+      '--package-json-path',
+      'package.json',
+      ...targetDir,
+      '--output-dir',
+      napiOut,
+      '--no-js',
+      '--',
+      '--locked',
+    ],
+    { env },
+  );
   // napi writes the type definitions next to the addon; the bundle does not need them.
-  for (const file of fs.readdirSync(outputDir)) {
-    if (file !== ADDON) fs.rmSync(path.join(outputDir, file), { recursive: true, force: true });
-  }
-  if (!fs.existsSync(path.join(outputDir, ADDON))) fail(`the build produced no ${ADDON}`);
+  const addon = addonName(target);
+  if (!fs.existsSync(path.join(napiOut, addon))) fail(`the build produced no ${addon}`);
+  fs.renameSync(path.join(napiOut, addon), path.join(outputDir, addon));
+  fs.rmSync(napiOut, { recursive: true, force: true });
+}
+
+/** ld 2.29 copies rustc's AArch64 BTI/PAC property note unmerged, so the file would claim BTI/PAC
+ * the code lacks; the note is in no loaded segment and goes (docs/hosting.md). */
+function stripFalseBtiNote(target, file) {
+  const objcopy = findFile(toolchainDir(target), `${target.triple}-objcopy`);
+  if (!objcopy) fail(`no ${target.triple}-objcopy in ${toolchainDir(target)}`);
+  run(objcopy, ['--remove-section', '.note.gnu.property', file]);
+}
+
+/** Where @napi-rs/cli looks for the toolchain of `target` before downloading it. */
+function toolchainDir(target) {
+  const version = require('@napi-rs/cross-toolchain/package.json').version;
+  return path.join(homedir(), '.napi-rs', 'cross-toolchain', version, target.triple);
 }
 
 /** Unpacks the toolchain from the devDependency where @napi-rs/cli looks before downloading. */
-function seedCrossToolchain() {
+function seedCrossToolchain(target) {
   let archive;
-  let version;
+  let dest;
   try {
-    archive = require(`@napi-rs/cross-toolchain-x64-target-x86_64`).toolchainPath;
-    version = require('@napi-rs/cross-toolchain/package.json').version;
+    archive = require(target.toolchain).toolchainPath;
+    dest = toolchainDir(target);
   } catch (error) {
     fail(`the glibc 2.17 toolchain package is missing (${error.message}); run \`npm install\` first.`);
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     fail(`the glibc 2.17 toolchain runs on Linux x64 only, not ${process.platform}-${process.arch}.`);
   }
-  const dest = path.join(homedir(), '.napi-rs', 'cross-toolchain', version, TRIPLE);
   if (fs.existsSync(path.join(dest, 'package.json'))) return;
   say(`    unpacking the toolchain into ${dest}`);
   // System tar and xz: @napi-rs/lzma's own binary is an optional dependency the lockfile may lack.
@@ -136,9 +214,17 @@ function seedCrossToolchain() {
   }
 }
 
-function checkGlibc(file) {
-  const objdump = path.join(homedir(), '.napi-rs', 'cross-toolchain');
-  const tool = findFile(objdump, `${TRIPLE}-objdump`);
+/** Fails unless `file` is an ELF shared object for target's machine needing glibc 2.17 at most. */
+function checkBinary(target, file) {
+  const header = Buffer.alloc(20);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, header, 0, header.length, 0);
+  fs.closeSync(fd);
+  const machine = header.readUInt16LE(18);
+  if (header.toString('latin1', 0, 4) !== '\x7fELF' || machine !== target.machine) {
+    fail(`${file} is not an ELF file for ${target.platform} (e_machine ${machine}, expected ${target.machine})`);
+  }
+  const tool = findFile(toolchainDir(target), `${target.triple}-objdump`);
   const result = spawnSync(tool ?? 'objdump', ['-T', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) fail(`objdump -T ${file} failed: ${result.stderr || result.error?.message}`);
   const versions = [...new Set(result.stdout.match(/GLIBC_[0-9.]+/g) ?? [])]
@@ -148,9 +234,13 @@ function checkGlibc(file) {
   if (!highest) fail(`no GLIBC_ symbol versions in ${file}: not a glibc binary?`);
   const shown = highest.join('.');
   if (compareVersions(highest, MAX_GLIBC) > 0) {
-    fail(`the addon needs GLIBC_${shown}, above ${MAX_GLIBC.join('.')}: it would not load on CloudLinux 7.`);
+    fail(
+      `the ${target.platform} addon needs GLIBC_${shown}, above ${MAX_GLIBC.join('.')}: it would not load on CloudLinux 7.`,
+    );
   }
-  say(`    highest glibc symbol version: GLIBC_${shown} (limit ${MAX_GLIBC.join('.')})`);
+  say(
+    `    ${addonName(target)}: ELF for ${target.platform}, highest glibc symbol version GLIBC_${shown} (limit ${MAX_GLIBC.join('.')})`,
+  );
 }
 
 function compareVersions(a, b) {

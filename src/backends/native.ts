@@ -1,7 +1,9 @@
 // Loading the native addon. A binary that cannot load (never built, wrong architecture, a glibc
 // too old for it, a corrupt file) is a result with the real cause, never a crash.
-import { existsSync } from 'node:fs';
-import type { Config } from '../config';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Config, platformTriple } from '../config';
+import { readElf } from '../doctor/elf';
 import { findPassenger } from '../targets/passenger';
 import type { Backend, ListenTarget, RunningServer } from './types';
 
@@ -39,13 +41,21 @@ export type NativeLoad =
 export function loadNativeBackend(config: Config): NativeLoad {
   const file = config.nativePath;
   if (!existsSync(file)) {
-    return { ok: false, reason: `no native binary at ${file} (build it with \`npm run build:native\`)` };
+    const others = addonsBeside(file);
+    const beside = others.length > 0 ? `; next to it only ${others.join(', ')}` : '';
+    return {
+      ok: false,
+      reason: `no native binary at ${file} for this machine (${platformTriple()})${beside} (build it with \`npm run build:native\`)`,
+    };
   }
   let addon: Addon;
   try {
     addon = require(file) as Addon;
   } catch (error) {
-    return { ok: false, reason: `cannot load ${file}: ${firstLine(error)}` };
+    const arch = elfArch(file);
+    const mismatch =
+      arch !== undefined && arch !== process.arch ? ` (a binary for ${arch}; this machine is ${platformTriple()})` : '';
+    return { ok: false, reason: `cannot load ${file}: ${firstLine(error)}${mismatch}` };
   }
   if (typeof addon.prepare !== 'function') {
     return { ok: false, reason: `${file} is not the passenger-handoff addon (no prepare export)` };
@@ -102,6 +112,26 @@ function toNativeTarget(target: ListenTarget): { path?: string; host?: string; p
       return { host: target.host, port: target.port };
     case 'fd':
       return { fd: target.fd };
+  }
+}
+
+/** The CPU (Node's name for it) an ELF file is built for, or undefined when it is no ELF file. */
+function elfArch(file: string): string | undefined {
+  try {
+    return readElf(readFileSync(file)).arch;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The other `handoff.*.node` files in the folder of `file` (an upload for another machine). */
+function addonsBeside(file: string): string[] {
+  try {
+    return readdirSync(path.dirname(file))
+      .filter((name) => /^handoff\..+\.node$/.test(name))
+      .sort();
+  } catch {
+    return [];
   }
 }
 

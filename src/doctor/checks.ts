@@ -258,7 +258,9 @@ export function checkNativeFile(config: Config): Check[] {
       make(
         'native-cpu',
         `the addon is built for ${info.arch}, this machine is ${process.arch}: ${serves}`,
-        `build the bundle for ${process.arch} (npm run package on a ${process.arch} Linux machine), or leave it: the API works on the fallback.`,
+        process.arch === 'x64' || process.arch === 'arm64'
+          ? `upload the bundle from \`npm run package\` again and extract it: it holds native/handoff.linux-${process.arch}-gnu.node for this machine (and the other of x64 and arm64); or leave it: the API works on the fallback.`
+          : `the bundle has addons for x64 and arm64 only; the API works on the fallback.`,
       ),
     );
   } else {

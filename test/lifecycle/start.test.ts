@@ -5,7 +5,7 @@ import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSyn
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config';
+import { loadConfig, platformTriple } from '../../src/config';
 import { type AppProcess, startApp, tempDir } from '../helpers/app-process';
 import { BACKENDS, nativeMissing, requireBackend } from '../helpers/backends';
 import { send, waitUntilServing } from '../helpers/http';
@@ -124,10 +124,30 @@ describe('fallback when the addon cannot load', () => {
     writeFileSync(file, bytes);
     return file;
   };
+  // An upload holding addons for other machines only (say, an old x64-only bundle on an arm64 host).
+  const otherMachinesOnly = (): string => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'handoff.linux-riscv64-gnu.node'), 'another machine');
+    return path.join(dir, `handoff.${platformTriple()}.node`);
+  };
+  const machine = platformTriple().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const cases: [string, (t: import('node:test').TestContext) => string | undefined, RegExp][] = [
     ['a missing binary', () => '/nonexistent/handoff.node', /no native binary at \/nonexistent\/handoff\.node/],
+    [
+      'no binary for this machine, only for others',
+      otherMachinesOnly,
+      new RegExp(
+        `no native binary at \\S*handoff\\.${machine}\\.node for this machine \\(${machine}\\); next to it only handoff\\.linux-riscv64-gnu\\.node`,
+      ),
+    ],
     ['a corrupt binary', corrupt, /cannot load .*: .*(invalid ELF header|file too short)/],
-    ['a binary for another architecture', wrongArchitecture, /cannot load .*handoff\.linux-arm64-gnu\.node: /],
+    [
+      'a binary for another architecture',
+      wrongArchitecture,
+      new RegExp(
+        `cannot load .*handoff\\.linux-arm64-gnu\\.node: .*\\(a binary for arm64; this machine is ${machine}\\)`,
+      ),
+    ],
   ];
   for (const [what, makeFile, reason] of cases) {
     it(`serves with fastify after ${what}, logging the cause in one line`, async (t) => {
