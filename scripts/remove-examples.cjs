@@ -10,9 +10,9 @@
 // Nothing is changed when a block is not closed: the error names the file and line.
 'use strict';
 
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { projectFiles } = require('./lib/project.cjs');
 
 const root = path.resolve(__dirname, '..');
 const dryRun = process.argv.includes('--dry-run');
@@ -84,30 +84,6 @@ function main() {
     for (const line of left) say(`  ${line}`);
   }
   say('\nNext: `npm run build` and `npm test`.');
-}
-
-/** Tracked and untracked (not ignored) files, relative to the root with `/`; a walk without git. */
-function projectFiles() {
-  const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  if (!git.error && git.status === 0) {
-    return [...new Set(git.stdout.split('\0').filter(Boolean))]
-      .filter((file) => fs.existsSync(path.join(root, file)))
-      .sort();
-  }
-  const found = [];
-  const walk = (relative) => {
-    for (const entry of fs.readdirSync(path.join(root, relative), { withFileTypes: true })) {
-      const child = relative ? `${relative}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        if (!['node_modules', '.git', 'dist', 'target', 'release', '.tmp'].includes(entry.name)) walk(child);
-      } else if (entry.isFile()) found.push(child);
-    }
-  };
-  walk('');
-  return found.sort();
 }
 
 function countFiles(dir) {

@@ -11,9 +11,9 @@
 // a user sees.
 'use strict';
 
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { projectFiles } = require('./lib/project.cjs');
 
 const root = path.resolve(__dirname, '..');
 const say = (message) => process.stdout.write(`${message}\n`);
@@ -77,23 +77,3 @@ say(`Renamed ${current} to ${next}:`);
 for (const { file, count } of changed) say(`  ${file} (${count})`);
 say('\nThe HANDOFF_* variables and the addon file name (native/handoff.<platform>.node) stay as they are.');
 say('Next: review with `git diff`, run `npm run build` and `npm test`; rename the folder and the git remote yourself.');
-
-/** Tracked and untracked (not ignored) files; without git, a walk that skips build output. */
-function projectFiles() {
-  const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  if (!git.error && git.status === 0) return [...new Set(git.stdout.split('\0').filter(Boolean))].sort();
-  const found = [];
-  const walk = (relative) => {
-    for (const entry of fs.readdirSync(path.join(root, relative), { withFileTypes: true })) {
-      const child = relative ? `${relative}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        if (!['node_modules', '.git', 'dist', 'target', 'release', '.tmp'].includes(entry.name)) walk(child);
-      } else if (entry.isFile()) found.push(child);
-    }
-  };
-  walk('');
-  return found.sort();
-}

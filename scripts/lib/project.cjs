@@ -137,7 +137,32 @@ function sourcesOf(relative) {
   return [relative];
 }
 
+/** Tracked and untracked (not ignored) files, relative to the root with `/`; a walk without git. */
+function projectFiles() {
+  const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (!git.error && git.status === 0) {
+    return [...new Set(git.stdout.split('\0').filter(Boolean))]
+      .filter((file) => fs.existsSync(path.join(root, file)))
+      .sort();
+  }
+  const found = [];
+  const walk = (relative) => {
+    for (const entry of fs.readdirSync(path.join(root, relative), { withFileTypes: true })) {
+      const child = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (!['node_modules', '.git', 'dist', 'target', 'release', '.tmp'].includes(entry.name)) walk(child);
+      } else if (entry.isFile()) found.push(child);
+    }
+  };
+  walk('');
+  return found.sort();
+}
+
 module.exports = {
+  projectFiles,
   root,
   cargoLocked,
   cargoVersion,

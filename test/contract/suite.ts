@@ -81,6 +81,24 @@ export const PATH_CASES: readonly PathCase[] = [
   { path: '/__test/files', expect: 'not_found' },
 ];
 
+/** `GET path` answers `{"value":n}` and 20 concurrent `POST path` each add exactly one. */
+export async function expectAtomicCounter(
+  call: (options: RequestOptions) => Promise<Reply>,
+  path: string,
+): Promise<void> {
+  const read = async () => (expectJson(await call({ path }), 200) as { value: number }).value;
+  const before = await read();
+  assert.ok(Number.isInteger(before));
+  const posts = await Promise.all(Array.from({ length: 20 }, () => call({ method: 'POST', path })));
+  const values = posts.map((reply) => (expectJson(reply, 200) as { value: number }).value).sort((a, b) => a - b);
+  assert.deepEqual(
+    values,
+    Array.from({ length: 20 }, (_, i) => before + i + 1),
+    'every increment is seen exactly once',
+  );
+  assert.equal(await read(), before + 20);
+}
+
 /** Defines the contract tests; call inside a `describe` whose `before` sets up the target. */
 export function defineContractTests(target: () => ContractTarget): void {
   const call = (options: RequestOptions) => {
@@ -217,17 +235,7 @@ export function defineContractTests(target: () => ContractTarget): void {
   });
 
   it('/__test/count counts atomically', async () => {
-    const read = async () => (expectJson(await call({ path: '/__test/count' }), 200) as { value: number }).value;
-    const before = await read();
-    assert.ok(Number.isInteger(before));
-    const posts = await Promise.all(Array.from({ length: 20 }, () => call({ method: 'POST', path: '/__test/count' })));
-    const values = posts.map((reply) => (expectJson(reply, 200) as { value: number }).value).sort((a, b) => a - b);
-    assert.deepEqual(
-      values,
-      Array.from({ length: 20 }, (_, i) => before + i + 1),
-      'every increment is seen exactly once',
-    );
-    assert.equal(await read(), before + 20);
+    await expectAtomicCounter(call, '/__test/count');
   });
 
   it('path parameters are decoded once, and malformed ones answer 400 invalid_path_parameter', async () => {

@@ -27,6 +27,7 @@ function tempTree(files: Record<string, string | Buffer>): string {
   temps.push(dir);
   mkdirSync(path.join(dir, 'scripts'));
   cpSync(SCRIPT, path.join(dir, 'scripts', 'remove-examples.cjs'));
+  cpSync(path.join(REPO_ROOT, 'scripts', 'lib'), path.join(dir, 'scripts', 'lib'), { recursive: true });
   for (const [file, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), content);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { it } from 'node:test';
 import type { ErrorCode } from '../../src/api/errors';
-import type { ContractTarget } from '../contract/suite';
+import { type ContractTarget, expectAtomicCounter } from '../contract/suite';
 import { TEST_ENV } from '../helpers/backends';
 import { catalogueEntry, expectError, expectJson } from '../helpers/expect';
 import { type Reply, type RequestOptions, send } from '../helpers/http';
@@ -206,17 +206,7 @@ export function defineExampleTests(target: () => ContractTarget): void {
   });
 
   it('/counter counts atomically', async () => {
-    const read = async () => (expectJson(await call({ path: '/counter' }), 200) as { value: number }).value;
-    const before = await read();
-    assert.ok(Number.isInteger(before));
-    const posts = await Promise.all(Array.from({ length: 20 }, () => call({ method: 'POST', path: '/counter' })));
-    const values = posts.map((reply) => (expectJson(reply, 200) as { value: number }).value).sort((a, b) => a - b);
-    assert.deepEqual(
-      values,
-      Array.from({ length: 20 }, (_, i) => before + i + 1),
-      'every increment is seen exactly once',
-    );
-    assert.equal(await read(), before + 20);
+    await expectAtomicCounter(call, '/counter');
   });
 
   it('the example routes answer 405 with Allow to other methods', async () => {
