@@ -81,6 +81,20 @@ export const PATH_CASES: readonly PathCase[] = [
   { path: '/__test/files', expect: 'not_found' },
 ];
 
+/** Each `[method, path, allow]` answers 405 with that `Allow` header (and, but for HEAD, the
+ * catalogued `method_not_allowed` body). */
+export async function expectMethodsNotAllowed(
+  call: (options: RequestOptions) => Promise<Reply>,
+  cases: readonly (readonly [method: string, path: string, allow: string])[],
+): Promise<void> {
+  for (const [method, path, allow] of cases) {
+    const reply = await call({ method, path });
+    assert.equal(reply.status, 405, `${method} ${path}`);
+    assert.equal(reply.headers.allow, allow, `${method} ${path}`);
+    if (method !== 'HEAD') expectError(reply, 'method_not_allowed', {}, { allow });
+  }
+}
+
 /** `GET path` answers `{"value":n}` and 20 concurrent `POST path` each add exactly one. */
 export async function expectAtomicCounter(
   call: (options: RequestOptions) => Promise<Reply>,
@@ -169,12 +183,7 @@ export function defineContractTests(target: () => ContractTarget): void {
       ['POST', '/__test/params/a/b', 'GET,HEAD'],
       ['DELETE', '/__test/files/a/b', 'GET,HEAD'],
     ];
-    for (const [method, path, allow] of cases) {
-      const reply = await call({ method, path });
-      assert.equal(reply.status, 405, `${method} ${path}`);
-      assert.equal(reply.headers.allow, allow, `${method} ${path}`);
-      if (method !== 'HEAD') expectErr(reply, 'method_not_allowed', {}, { allow });
-    }
+    await expectMethodsNotAllowed(call, cases);
   });
 
   it('POST /__test/upload reads bodies up to HANDOFF_BODY_LIMIT, declared or chunked', async () => {

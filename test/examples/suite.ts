@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { it } from 'node:test';
 import type { ErrorCode } from '../../src/api/errors';
-import { type ContractTarget, expectAtomicCounter } from '../contract/suite';
+import { type ContractTarget, expectAtomicCounter, expectMethodsNotAllowed } from '../contract/suite';
 import { TEST_ENV } from '../helpers/backends';
 import { catalogueEntry, expectError, expectJson } from '../helpers/expect';
 import { type Reply, type RequestOptions, send } from '../helpers/http';
@@ -218,11 +218,6 @@ export function defineExampleTests(target: () => ContractTarget): void {
       ['PUT', '/hash', 'POST'],
       ['DELETE', '/counter', 'GET,HEAD,POST'],
     ];
-    for (const [method, path, allow] of cases) {
-      const reply = await call({ method, path });
-      assert.equal(reply.status, 405, `${method} ${path}`);
-      assert.equal(reply.headers.allow, allow, `${method} ${path}`);
-      if (method !== 'HEAD') expectErr(reply, 'method_not_allowed');
-    }
+    await expectMethodsNotAllowed(call, cases);
   });
 }
