@@ -65,10 +65,8 @@ export function loadNativeBackend(config: Config): NativeLoad {
   // hook runs here too (native/src/app/mod.rs); its failure stops the start in every mode.
   let prepared: PreparedServer;
   try {
-    // prepare(configJson: string) deserializes native/src/api/config.rs's Config. (The cast is for
-    // a native/index.d.ts generated before prepare took JSON; drop it once that file is rebuilt.)
-    const prepare = addon.prepare as unknown as (configJson: string) => PreparedServer;
-    prepared = prepare(JSON.stringify(nativeConfig(config)));
+    // prepare(configJson) deserializes native/src/api/config.rs's Config.
+    prepared = addon.prepare(JSON.stringify(nativeConfig(config)));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (message.startsWith(SETUP_FAILED)) throw new Error(message);
