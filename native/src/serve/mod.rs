@@ -94,35 +94,17 @@ impl Server {
         threads: usize,
         behind_passenger: bool,
     ) -> io::Result<Self> {
-        Self::start_on(runtime::build(threads, 1)?, bound, app, behind_passenger)
-    }
-
-    /// Like [`Server::start`], on a runtime built beforehand with [`runtime::build`] (so that a
-    /// failure to start threads is known before anything is bound).
-    pub fn start_on(
-        runtime: Runtime,
-        bound: Bound,
-        app: Router,
-        behind_passenger: bool,
-    ) -> io::Result<Self> {
         let options = ServeOptions {
             behind_passenger,
             ..ServeOptions::default()
         };
-        Self::start_with(runtime, bound, app, options)
-    }
-
-    /// Like [`Server::start_on`], with every connection setting given.
-    pub fn start_with(
-        runtime: Runtime,
-        bound: Bound,
-        app: Router,
-        options: ServeOptions,
-    ) -> io::Result<Self> {
+        let runtime = runtime::build(threads, 1)?;
         Self::start_with_close(runtime, bound, app, options, std::future::ready(()))
     }
 
-    /// Like [`Server::start_with`]; `close` runs on the runtime once the server has drained
+    /// Like [`Server::start`], on a runtime built beforehand with [`runtime::build`] (so that a
+    /// failure to start threads is known before anything is bound) and with every connection
+    /// setting given; `close` runs on the runtime once the server has drained
     /// (or its grace is over), before the server counts as finished ([`Server::on_finished`]).
     /// A panic in `close` is logged by the panic hook and does not keep the server from
     /// finishing.
