@@ -10,6 +10,7 @@ mod framing;
 mod health;
 pub mod json;
 pub mod prelude;
+mod ready;
 pub mod state;
 mod test_routes;
 
@@ -29,7 +30,9 @@ pub use state::AppState;
 /// a 500 for a panicking handler, and a 400 for an HTTP/1.1 request without `Host`. No socket
 /// involved; each call is a fresh set of routes (a fresh counter, say).
 pub fn router(state: AppState) -> Router {
-    let mut routes = Router::new().route("/health", get(health::health_get));
+    let mut routes = Router::new()
+        .route("/health", get(health::health_get))
+        .route("/ready", get(ready::ready_get));
     if state.config.test_routes {
         routes = routes.merge(test_routes::routes());
     }
@@ -46,6 +49,10 @@ pub fn router(state: AppState) -> Router {
     let routes = routes
         .fallback(|| async { AppError::new(ErrorCode::NotFound) })
         .layer(axum::middleware::from_fn(framing::reject_hostless))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ready::close_when_draining,
+        ))
         .with_state(state);
     catch_panics(routes)
 }
