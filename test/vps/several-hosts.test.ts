@@ -19,7 +19,7 @@ import { sleep } from '../helpers/util';
 
 const BACKEND = 'native';
 const PORT = 3000;
-const DRAIN_DELAY_MS = 1000;
+const DRAIN_DELAY_MS = 2000;
 const CLIENTS = 4; // of each kind
 const SITE = readFileSync(path.join(REPO_ROOT, 'deploy', 'nginx', 'http.conf'), 'utf8');
 
@@ -110,6 +110,7 @@ describe('several hosts behind nginx', {
     for (const [i, host] of network.hosts.entries()) {
       const old = current[i] as AppProcess;
       old.kill('SIGTERM');
+      await old.waitForLine(/^\[main\] SIGTERM: \/ready answers 503; still accepting for /);
       await readyBecomes(probe, i + 1, 503); // the drain: a balancer polling /ready stops here
       assert.deepEqual(await old.exited, { code: 0, signal: null }, `host ${i + 1} exits 0`);
       const next = startHost(host);
