@@ -13,8 +13,9 @@
 #
 # `passenger` gives Passenger Standalone with its builtin engine, enough to run app.js under the real
 # Node loader. Recommends are skipped: for `passenger` they only add fonts-lato and libjs-jquery (Ruby's
-# HTML docs); Standalone works without them. Needs root or passwordless sudo; otherwise it says which
-# command to run and exits 1.
+# HTML docs); Standalone works without them. `mariadb-server` gives the notes example's tests a real
+# MariaDB: they run their own throwaway `mariadbd` (test/helpers/mariadb.ts), never the system
+# service. Needs root or passwordless sudo; otherwise it says which command to run and exits 1.
 set -euo pipefail
 
 packages=("$@")
