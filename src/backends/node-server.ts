@@ -230,14 +230,17 @@ export function toRawRequest(req: IncomingMessage, res: ServerResponse, body = r
   return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, willReadBody };
 }
 
-/** Headers of an API response: JSON's content type unless a stream brings its own. */
+/** Headers of an API response: JSON's content type unless a stream brings its own; none for a
+ * 204, which has no body. */
 export function responseHeaders(response: ApiResponse): Record<string, string> {
+  if (response.status === 204) return { ...response.headers };
   return { 'content-type': JSON_CONTENT_TYPE, ...response.headers };
 }
 
 /** The payload to send: the JSON bytes, or the stream, whose failure mid-way is logged and
  * ends the response early (the status is already out), as the native server does. */
 export function responsePayload(backend: BackendName, req: IncomingMessage, response: ApiResponse): Buffer | Readable {
+  if (response.status === 204) return Buffer.alloc(0);
   if (response.stream === undefined) return toJsonBuffer(response.body);
   response.stream.once('error', (error: Error) => {
     log(backend, `response body of ${req.method} ${req.url?.split('?', 1)[0]} failed: ${error.message}`);
