@@ -10,7 +10,8 @@ import type { Route } from './types';
  * - `POST /__test/upload` reads the body within HANDOFF_BODY_LIMIT: `{"bytes":N}`;
  * - `GET|POST /__test/count`: `{"value":N}`, POST adds one;
  * - `GET /__test/params/{a}/{b}` and `GET /__test/files/{*rest}`: the decoded parameters and
- *   the raw relative path. */
+ *   the raw relative path;
+ * - `GET /__test/cached`: `{"cached":true}` with its own `Cache-Control: max-age=60`. */
 export function testRoutes(): Route[] {
   const count = { value: 0 };
   return [
@@ -64,6 +65,12 @@ export function testRoutes(): Route[] {
           status: 200,
           body: { a: request.params.a, b: request.params.b, path: request.path },
         }),
+      },
+    },
+    {
+      path: '/__test/cached',
+      methods: {
+        GET: () => ({ status: 200, headers: { 'cache-control': 'max-age=60' }, body: { cached: true } }),
       },
     },
     {

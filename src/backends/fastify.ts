@@ -12,6 +12,7 @@ import {
   hasRefusedTargetCharacters,
   listenNodeServer,
   logRequest,
+  NO_STORE,
   prepareApi,
   responseHeaders,
   responsePayload,
@@ -66,7 +67,7 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
     const internal = new ApiError('internal_error');
     return reply
       .code(internal.status)
-      .headers({ 'content-type': JSON_CONTENT_TYPE, ...internal.headers })
+      .headers({ 'content-type': JSON_CONTENT_TYPE, ...NO_STORE, ...internal.headers })
       .send(toJsonBuffer(internal.toBody()));
   });
   await app.ready();

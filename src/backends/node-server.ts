@@ -230,12 +230,18 @@ export function toRawRequest(req: IncomingMessage, res: ServerResponse, body = r
   return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, willReadBody };
 }
 
-/** Headers of an API response: JSON's content type unless a stream brings its own; none for a
- * 204, which has no body. */
+/** Headers of an API response: JSON's content type unless a stream brings its own (none for a
+ * 204, which has no body), and `Cache-Control: no-store` unless the route sets its own (hosts'
+ * caches, LiteSpeed's LSCache among them, would otherwise keep API answers), as the native
+ * router does. */
 export function responseHeaders(response: ApiResponse): Record<string, string> {
-  if (response.status === 204) return { ...response.headers };
-  return { 'content-type': JSON_CONTENT_TYPE, ...response.headers };
+  const own = Object.keys(response.headers ?? {}).some((name) => name.toLowerCase() === 'cache-control');
+  const type: Record<string, string> = response.status === 204 ? {} : { 'content-type': JSON_CONTENT_TYPE };
+  return { ...type, ...(own ? {} : NO_STORE), ...response.headers };
 }
+
+/** The caching header of every API answer that does not set its own. */
+export const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'cache-control': 'no-store' });
 
 /** The payload to send: the JSON bytes, or the stream, whose failure mid-way is logged and
  * ends the response early (the status is already out), as the native server does. */

@@ -149,8 +149,18 @@ export function defineContractTests(target: () => ContractTarget): void {
       const reply = await call({ method: 'HEAD', path });
       assert.equal(reply.status, 200, path);
       assert.equal(reply.headers['content-type'], JSON_TYPE, path);
+      assert.equal(reply.headers['cache-control'], 'no-store', path);
       assert.equal(reply.body.length, 0, path);
     }
+  });
+
+  it('answers carry Cache-Control: no-store unless the route sets its own', async () => {
+    // Every expectJson/expectError of this suite checks no-store (errors too: 404, 405, 413).
+    expectJson(await call({ path: '/health' }), 200);
+    const own = await call({ path: '/__test/cached' });
+    assert.equal(own.status, 200);
+    assert.equal(own.headers['cache-control'], 'max-age=60', 'the route own header, alone');
+    assert.deepEqual(own.json(), { cached: true });
   });
 
   it('unknown paths answer 404 not_found', async () => {

@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, it, type TestContext } from 'node:test';
-import { ADDON, accountUnavailable, addonBuilt, type InstalledApp, installApp, notOk, runDoctor } from './support';
+import {
+  ADDON,
+  accountUnavailable,
+  addonBuilt,
+  createMemoryCgroup,
+  type InstalledApp,
+  installApp,
+  notOk,
+  runDoctor,
+} from './support';
 
 let app: InstalledApp | undefined;
 afterEach(() => {
@@ -156,6 +165,57 @@ describe('passenger-handoff doctor', () => {
       /budget 24 threads \(7 Node \+ HANDOFF_THREADS 16 \+ HANDOFF_BLOCKING_THREADS 1\) is above this account's process limit \(NPROC\) of 20/,
     );
     assert.match(check.fix ?? '', /set HANDOFF_THREADS=2/);
+  });
+
+  it('fails a memory limit (cgroup, as LVE PMEM) below the resident memory the app takes at start', (t) => {
+    const app = setUp(t, { addon: true });
+    if (!app) return;
+    const cgroup = createMemoryCgroup(`handoff-doctor-${process.pid}`);
+    if (typeof cgroup === 'string') {
+      if (process.env.CI === 'true') throw new Error(`CI must test the memory check: ${cgroup}`);
+      t.skip(cgroup);
+      return;
+    }
+    t.after(() => cgroup.remove());
+    // Unlimited first: what the app's start takes (RSS, with the shared pages of node and the
+    // addon) and what doctor and its probe are charged together (their own pages only).
+    const free = runDoctor(app, { cgroup: cgroup.dir });
+    assert.equal(free.check('memory').status, 'ok', free.check('memory').message);
+    const rss = Number(/RSS (\d+) MiB/.exec(free.check('memory').message)?.[1]) * 1024 * 1024;
+    const charged = cgroup.peak();
+    assert.ok(charged < rss, `a limit between the charge (${charged}) and the RSS (${rss}) lets doctor run`);
+    // A limit between the two: doctor and the app still run, the app's RSS is above it.
+    const limit = Math.round((charged + rss) / 2 / 4096) * 4096;
+    cgroup.limit(limit);
+    const run = runDoctor(app, { cgroup: cgroup.dir });
+    assert.equal(run.status, 1, notOk(run));
+    const check = run.check('memory');
+    assert.equal(check.status, 'fail');
+    assert.match(
+      check.message,
+      new RegExp(
+        `RSS \\d+ MiB after the start \\(native\\); memory limit ${Math.round(limit / 1024 / 1024)} MiB \\(${cgroup.dir}/memory\\.(limit_in_bytes|max)\\).*the host kills the app when it is over \\(503\\)`,
+      ),
+    );
+    assert.match(check.fix ?? '', /ask the host for more memory \(LVE PMEM\), or lower HANDOFF_THREADS/);
+  });
+
+  it('warns of an open-file limit below HANDOFF_MAX_CONNECTIONS', (t) => {
+    const app = setUp(t);
+    if (!app) return;
+    // The default 1024 connections under a limit of 256 descriptors (prlimit, as a host's ulimit -n).
+    const run = runDoctor(app, { nofile: 256 });
+    const check = run.check('open-files');
+    assert.equal(check.status, 'warn', notOk(run));
+    assert.match(
+      check.message,
+      /HANDOFF_MAX_CONNECTIONS 1024 needs about 1056 open files, the limit is 256: connections past about 224 fail with EMFILE/,
+    );
+    assert.match(check.fix ?? '', /set HANDOFF_MAX_CONNECTIONS=224 in the app's environment variables/);
+    assert.equal(run.status, 0, 'a warning: the app works until that many connections');
+
+    const fitted = runDoctor(app, { nofile: 256, env: { HANDOFF_MAX_CONNECTIONS: '224' } });
+    assert.equal(fitted.check('open-files').status, 'ok', fitted.check('open-files').message);
   });
 
   it('fails a .htaccess whose PassengerBaseURI is not the URL of its folder', (t) => {

@@ -5,7 +5,17 @@
 // ~/public_html/api. Each test then breaks one thing and runs doctor as the account's user, as
 // `node dist/cli.js doctor --json` in the app root.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  rmdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { renderHtaccess } from '../../src/deploy/htaccess';
 import type { Check } from '../../src/doctor/types';
@@ -73,17 +83,79 @@ export interface DoctorRun {
   check(id: string): Check;
 }
 
+/** A memory cgroup (v1 or v2) made for one test, below this process's own, as a host's per-account
+ * limit (CloudLinux's LVE PMEM is one). */
+export interface MemoryCgroup {
+  readonly dir: string;
+  /** Sets its limit (v1 memory.limit_in_bytes, v2 memory.max). */
+  limit(bytes: number): void;
+  /** The most memory charged to it so far (v1 memory.max_usage_in_bytes, v2 memory.peak). */
+  peak(): number;
+  /** Removes it (its processes must have ended). */
+  remove(): void;
+}
+
+/** Makes a memory cgroup, or says why it cannot be made here. */
+export function createMemoryCgroup(name: string): MemoryCgroup | string {
+  const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  const v1 = lines.map((l) => l.split(':')).find(([, controllers]) => controllers?.split(',').includes('memory'));
+  const v2 = lines.map((l) => l.split(':')).find(([id, controllers]) => id === '0' && controllers === '');
+  const spec =
+    v1?.[2] !== undefined
+      ? {
+          dir: path.join('/sys/fs/cgroup/memory', v1[2], name),
+          max: 'memory.limit_in_bytes',
+          peak: 'memory.max_usage_in_bytes',
+        }
+      : v2?.[2] !== undefined
+        ? { dir: path.join('/sys/fs/cgroup', v2[2], name), max: 'memory.max', peak: 'memory.peak' }
+        : undefined;
+  if (!spec) return 'no memory cgroup controller in /proc/self/cgroup';
+  try {
+    mkdirSync(spec.dir);
+  } catch (error) {
+    return `cannot create a cgroup at ${spec.dir}: ${(error as Error).message}`;
+  }
+  if (!existsSync(path.join(spec.dir, spec.max)) || !existsSync(path.join(spec.dir, spec.peak))) {
+    rmdirSync(spec.dir);
+    return `the memory controller is not enabled for ${spec.dir} (no ${spec.max} or ${spec.peak})`;
+  }
+  return {
+    dir: spec.dir,
+    limit: (bytes) => writeFileSync(path.join(spec.dir, spec.max), String(bytes)),
+    peak: () => Number(readFileSync(path.join(spec.dir, spec.peak), 'utf8')),
+    remove: () => rmdirSync(spec.dir),
+  };
+}
+
 /** Runs `node dist/cli.js doctor` in the app root as the account's user, with only `env` (plus PATH
- * and HOME), optionally under `prlimit --nproc=<nproc>`. `--json` unless `text`. */
+ * and HOME), optionally under `prlimit --nproc=<nproc> --nofile=<nofile>` and inside the cgroup
+ * `cgroup` (a folder of /sys/fs/cgroup). `--json` unless `text`. */
 export function runDoctor(
   app: Account,
-  options: { args?: string[]; env?: Record<string, string>; nproc?: number; text?: boolean } = {},
+  options: {
+    args?: string[];
+    env?: Record<string, string>;
+    nproc?: number;
+    nofile?: number;
+    cgroup?: string;
+    text?: boolean;
+  } = {},
 ): DoctorRun {
   const { uid, gid } = ensureUser(app.user);
-  const limit = options.nproc === undefined ? [] : ['prlimit', `--nproc=${options.nproc}`];
+  const limits = [
+    ...(options.nproc === undefined ? [] : [`--nproc=${options.nproc}`]),
+    ...(options.nofile === undefined ? [] : [`--nofile=${options.nofile}`]),
+  ];
+  const limit = limits.length === 0 ? [] : ['prlimit', ...limits];
+  // Joins the cgroup as root before dropping to the user, so everything doctor starts is charged there.
+  const join =
+    options.cgroup === undefined ? [] : ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', options.cgroup];
+  const [command = '', ...prefix] = [...join, 'setpriv'];
   const result = spawnSync(
-    'setpriv',
+    command,
     [
+      ...prefix,
       `--reuid=${uid}`,
       `--regid=${gid}`,
       '--clear-groups',

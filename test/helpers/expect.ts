@@ -45,10 +45,12 @@ export function errorMessage(code: ErrorCode, params: Readonly<Record<string, st
   return message;
 }
 
-/** Asserts a JSON answer with `status` and returns its parsed body. */
+/** Asserts a JSON answer with `status`, uncacheable (`Cache-Control: no-store`, as every API
+ * answer whose route does not set its own), and returns its parsed body. */
 export function expectJson(reply: Reply, status: number): unknown {
   assert.equal(reply.status, status, `status (body: ${reply.text.slice(0, 300)})`);
   assert.equal(reply.headers['content-type'], JSON_TYPE);
+  assert.equal(reply.headers['cache-control'], 'no-store', 'cache-control');
   return reply.json();
 }
 

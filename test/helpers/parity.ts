@@ -1,5 +1,5 @@
 // Differential parity: the same requests sent to every backend in BACKENDS; whatever one backend
-// answers, the others must answer identically (status, content type, Allow, connection, body
+// answers, the others must answer identically (status, content type, Cache-Control, Allow, connection, body
 // bytes). The core's requests are in test/contract/parity.test.ts.
 // The demo's are in test/examples/parity.test.ts. // [examples]
 import assert from 'node:assert/strict';
@@ -39,6 +39,7 @@ export function describeParity(
           answers.set(backend, {
             status: reply.status,
             contentType: reply.headers['content-type'],
+            cacheControl: reply.headers['cache-control'],
             allow: reply.headers.allow,
             connection: reply.headers.connection === 'close' ? 'close' : 'keep-alive',
             body: reply.text,

@@ -26,7 +26,8 @@ pub use state::AppState;
 
 /// Builds the whole API: the core routes and [`crate::app::routes`], under
 /// `state.config.base_path`, with catalogue answers for unknown paths (404) and methods (405),
-/// a 500 for a panicking handler, and a 400 for an HTTP/1.1 request without `Host`. No socket
+/// a 500 for a panicking handler, a 400 for an HTTP/1.1 request without `Host`, and
+/// `Cache-Control: no-store` on every answer that does not set its own. No socket
 /// involved; each call is a fresh set of routes (a fresh counter, say).
 pub fn router(state: AppState) -> Router {
     let mut routes = Router::new().route("/health", get(health::health_get));
@@ -47,7 +48,17 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::new(ErrorCode::NotFound) })
         .layer(axum::middleware::from_fn(framing::reject_hostless))
         .with_state(state);
-    catch_panics(routes)
+    catch_panics(routes).layer(axum::middleware::map_response(no_store))
+}
+
+/// `Cache-Control: no-store` on every answer whose route did not set its own: hosts' caches
+/// (LiteSpeed's LSCache among them) would otherwise keep API answers.
+async fn no_store(mut response: axum::response::Response) -> axum::response::Response {
+    response
+        .headers_mut()
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// 405 `method_not_allowed`. axum adds the `Allow` header (the route's methods, `HEAD` with

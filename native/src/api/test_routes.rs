@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/__test/params/{a}/{b}", get(params_get))
         .route("/__test/files/{*rest}", get(files_get))
+        .route("/__test/cached", get(cached_get))
 }
 
 /// `GET /__test/panic`: panics in the handler; the client gets a 500.
@@ -97,4 +98,15 @@ async fn params_get(Path((a, b)): Path<(String, String)>, uri: Uri) -> Response 
 /// `GET /__test/files/{*rest}`: the decoded rest of the path and the raw relative path.
 async fn files_get(Path(rest): Path<String>, uri: Uri) -> Response {
     json(StatusCode::OK, &json!({ "rest": rest, "path": uri.path() }))
+}
+
+/// `GET /__test/cached`: `{"cached":true}` with its own `Cache-Control: max-age=60`, which the
+/// router's `no-store` default leaves alone.
+async fn cached_get() -> Response {
+    let mut response = json(StatusCode::OK, &json!({ "cached": true }));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=60"),
+    );
+    response
 }
