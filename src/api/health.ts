@@ -10,7 +10,9 @@ import type { Handler, Route } from './types';
 export const healthGet: Handler = async (_request, context) => {
   let found: Record<string, boolean>;
   try {
-    found = await hooks.checks(context.resources);
+    // Optional: hooks without `checks` report none.
+    const { checks } = hooks as Partial<typeof hooks>;
+    found = checks === undefined ? {} : await checks(context.resources);
   } catch (error) {
     log(context.backend, `health checks failed: ${describeError(error)}`);
     found = {};
