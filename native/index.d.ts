@@ -8,7 +8,12 @@ export declare class NativeServer {
   /** The TCP port, or null on a Unix socket. */
   get port(): number | null
   /**
-   * Stops accepting, lets in-flight requests finish for up to `graceMs` milliseconds, runs
+   * Starts the drain while still accepting: `GET /ready` answers 503 `draining`, and every
+   * response closes its connection.
+   */
+  drain(): void
+  /**
+   * Starts the drain if not yet, stops accepting, lets in-flight requests finish for up to `graceMs` milliseconds, runs
    * the app's `close` hook, and resolves once it has returned.
    */
   close(graceMs: number): Promise<void>

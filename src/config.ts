@@ -1,6 +1,7 @@
 // The only module that reads the environment: it validates every variable, applies the
 // documented defaults and returns a frozen Config. Everything else receives that object.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** Which server answers: `auto` tries native, then falls back to fastify. */
@@ -47,9 +48,42 @@ export interface Config {
   readonly socketMode: number | undefined;
   /** `HANDOFF_TEST_ROUTES=1` mounts routes that fail on purpose (for the tests). @default false */
   readonly testRoutes: boolean;
+  /** `LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES` (systemd socket activation): the socket to
+   * serve on when they name this process. @default undefined (bind as configured) */
+  readonly activation: SocketActivation | undefined;
+  /** `HANDOFF_DRAIN_DELAY_MS`: how long to keep accepting after SIGTERM/SIGINT (while `/ready`
+   * already answers 503) before closing the listener. @default 0 */
+  readonly drainDelayMs: number;
+  /** `HANDOFF_TRUST_PROXY`: which peers' `X-Forwarded-For`/`X-Forwarded-Proto` name the client
+   * in the request log. @default off */
+  readonly trustProxy: TrustProxy;
   /** Your settings (see "Your settings" below). */
   readonly app: AppSettings;
 }
+
+/** The socket systemd (or any socket activator) passed to this process. */
+export interface SocketActivation {
+  /** The descriptor to serve on (3 and up). */
+  readonly fd: number;
+  /** Its name from `LISTEN_FDNAMES` (systemd's `FileDescriptorName=`), or `unknown`. */
+  readonly name: string;
+  /** How many sockets were passed. */
+  readonly count: number;
+}
+
+/** Which peers may name the client with `X-Forwarded-For` / `X-Forwarded-Proto`: none, every
+ * peer (`on`), or those listed (IP addresses, and `unix` for a peer on a Unix socket). */
+export interface TrustProxy {
+  readonly all: boolean;
+  readonly unix: boolean;
+  readonly addresses: readonly string[];
+}
+
+/** The socket-activation variables: removed from the environment once read (sd_listen_fds(3)). */
+export const ACTIVATION_VARIABLES = ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'LISTEN_PIDFDID'] as const;
+
+/** The first descriptor a socket activator passes (SD_LISTEN_FDS_START). */
+const FIRST_ACTIVATED_FD = 3;
 
 /** A variable with a value we do not accept; the message names it and what is accepted. */
 export class ConfigError extends Error {
@@ -62,7 +96,7 @@ export const PACKAGE_ROOT = path.resolve(__dirname, '..');
 const MAX_SAFE_BYTES = Number.MAX_SAFE_INTEGER;
 
 /** Reads and validates `env` (normally `process.env`). Throws ConfigError on a bad value. */
-export function loadConfig(env: NodeJS.ProcessEnv): Config {
+export function loadConfig(env: NodeJS.ProcessEnv, pid = process.pid): Config {
   const socket = nonEmpty(env.HANDOFF_SOCKET);
   const headerTimeoutMs = readInteger(env, 'HANDOFF_HEADER_TIMEOUT_MS', 10_000, 100, 600_000);
   const requestTimeoutMs = readInteger(env, 'HANDOFF_REQUEST_TIMEOUT_MS', 60_000, 100, 3_600_000);
@@ -84,6 +118,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     requestTimeoutMs,
     maxConnections: readInteger(env, 'HANDOFF_MAX_CONNECTIONS', 1024, 1, 1_000_000),
     socketMode: readMode(env, 'HANDOFF_SOCKET_MODE'),
+    activation: readActivation(env, pid),
+    drainDelayMs: readInteger(env, 'HANDOFF_DRAIN_DELAY_MS', 0, 0, 600_000),
+    trustProxy: readTrustProxy(env),
     app: Object.freeze(readAppSettings(env)),
   });
 }
@@ -225,6 +262,64 @@ function readFlag(env: NodeJS.ProcessEnv, name: string): boolean {
   if (raw === undefined || raw === '0') return false;
   if (raw === '1') return true;
   throw new ConfigError(`${name} must be 1 or 0 (got ${JSON.stringify(env[name])}).`);
+}
+
+/** `LISTEN_FDS`/`LISTEN_PID`/`LISTEN_FDNAMES` as sd_listen_fds(3) reads them: only when
+ * `LISTEN_PID` is this process (another process's variables are ignored). With one socket it is
+ * served whatever its name; with several, the one named `http`. A socket named `scgi` is
+ * refused: the app speaks HTTP only, and serving HTTP where a front end speaks SCGI would
+ * answer every request with garbage. */
+function readActivation(env: NodeJS.ProcessEnv, pid: number): SocketActivation | undefined {
+  const listenPid = nonEmpty(env.LISTEN_PID);
+  const listenFds = nonEmpty(env.LISTEN_FDS);
+  if (listenPid === undefined || listenFds === undefined || listenPid !== String(pid)) return undefined;
+  const count = readInteger(env, 'LISTEN_FDS', 0, 1, 1024);
+  const rawNames = nonEmpty(env.LISTEN_FDNAMES);
+  const names = rawNames === undefined ? Array<string>(count).fill('unknown') : rawNames.split(':');
+  if (names.length !== count) {
+    throw new ConfigError(
+      `LISTEN_FDNAMES must name each of the LISTEN_FDS=${count} sockets, separated by ':' (got ${JSON.stringify(env.LISTEN_FDNAMES)}).`,
+    );
+  }
+  const scgi = 'the app speaks HTTP only (SCGI is not supported yet): pass a socket named http, or one socket';
+  if (count === 1) {
+    const name = names[0] ?? 'unknown';
+    if (name === 'scgi') throw new ConfigError(`LISTEN_FDNAMES names the passed socket scgi, but ${scgi}.`);
+    return { fd: FIRST_ACTIVATED_FD, name, count };
+  }
+  const index = names.indexOf('http');
+  if (index === -1) {
+    const why = names.includes('scgi') ? `only an scgi socket among them, but ${scgi}` : 'none named http';
+    throw new ConfigError(
+      `LISTEN_FDS=${count} passes several sockets and LISTEN_FDNAMES=${JSON.stringify(rawNames ?? '')} has ${why} (FileDescriptorName=http in the .socket unit).`,
+    );
+  }
+  return { fd: FIRST_ACTIVATED_FD + index, name: 'http', count };
+}
+
+/** `off` (or `0`), `on` (or `1`: any peer), or a comma list of IP addresses and `unix`. */
+function readTrustProxy(env: NodeJS.ProcessEnv): TrustProxy {
+  const raw = nonEmpty(env.HANDOFF_TRUST_PROXY)?.toLowerCase() ?? 'off';
+  if (raw === 'off' || raw === '0') return Object.freeze({ all: false, unix: false, addresses: [] });
+  if (raw === 'on' || raw === '1') return Object.freeze({ all: true, unix: true, addresses: [] });
+  const items = raw.split(',').map((item) => item.trim());
+  const bad = items.filter((item) => item !== 'unix' && isIP(item) === 0);
+  if (bad.length > 0) {
+    throw new ConfigError(
+      `HANDOFF_TRUST_PROXY must be off, on, or a comma list of IP addresses and unix (got ${JSON.stringify(env.HANDOFF_TRUST_PROXY)}).`,
+    );
+  }
+  return Object.freeze({
+    all: false,
+    unix: items.includes('unix'),
+    addresses: Object.freeze(items.filter((item) => item !== 'unix').map(canonicalIp)),
+  });
+}
+
+/** An IP address as compared for trust: lower case, an IPv4-mapped IPv6 address as IPv4. */
+export function canonicalIp(address: string): string {
+  const lower = address.toLowerCase();
+  return lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower;
 }
 
 function readBasePath(env: NodeJS.ProcessEnv): string {

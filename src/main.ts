@@ -2,7 +2,7 @@
 import { chmodSync } from 'node:fs';
 import { prepareBackend } from './backends';
 import type { RunningServer } from './backends/types';
-import { type Config, ConfigError, loadConfig } from './config';
+import { ACTIVATION_VARIABLES, type Config, ConfigError, loadConfig } from './config';
 import { describeError, log } from './log';
 import { findLiteSpeed, listenUnderLiteSpeed } from './targets/litespeed';
 import { findPassenger, listenUnderPassenger, type PhusionPassenger } from './targets/passenger';
@@ -12,6 +12,7 @@ import { prepareSocketPath } from './targets/socket';
  * exits with status 1. */
 export function start(): void {
   let config: Config;
+  const activatedBy = process.env.LISTEN_PID;
   try {
     config = loadConfig(process.env);
   } catch (error) {
@@ -19,6 +20,13 @@ export function start(): void {
     log('config', error.message);
     // Exit now: under Passenger the loader's handles would keep an idle process alive.
     process.exit(1);
+  } finally {
+    // sd_listen_fds(3): the variables are for this process only, never for its children (a
+    // child would take LISTEN_PID for another process's, or worse, for its own).
+    for (const name of ACTIVATION_VARIABLES) delete process.env[name];
+  }
+  if (config.activation === undefined && activatedBy !== undefined) {
+    log('main', `LISTEN_PID=${activatedBy} is not this process (${process.pid}): its sockets are not ours, ignored`);
   }
   run(config).catch((error: unknown) => {
     log('main', `cannot start: ${describeError(error)}`);
@@ -33,7 +41,12 @@ async function run(config: Config): Promise<void> {
   await server.listening;
   // Signal handlers first: whoever reads the next line as "ready" may stop us right away.
   handleShutdown(config, server, passenger);
-  log('main', `serving with ${backend.name} on ${server.address}`);
+  const activated = config.activation;
+  const how =
+    activated === undefined || passenger !== undefined
+      ? ''
+      : ` (socket activation: fd ${activated.fd}, named ${activated.name}, ${activated.count} passed)`;
+  log('main', `serving with ${backend.name} on ${server.address}${how}`);
 }
 
 async function listen(
@@ -44,6 +57,9 @@ async function listen(
   if (passenger) return listenUnderPassenger(passenger, backend);
   const liteSpeed = findLiteSpeed();
   if (liteSpeed) return listenUnderLiteSpeed(liteSpeed, backend, config.liteSpeedSocket);
+  // systemd (or any socket activator) passed the listening socket: HOST, PORT and
+  // HANDOFF_SOCKET do not apply.
+  if (config.activation !== undefined) return backend.listen({ kind: 'fd', fd: config.activation.fd });
   if (config.socketPath !== undefined) {
     await prepareSocketPath(config.socketPath);
     const server = backend.listen({ kind: 'path', path: config.socketPath });
@@ -54,16 +70,27 @@ async function listen(
   return backend.listen({ kind: 'tcp', host: config.host, port: config.port });
 }
 
-/** SIGTERM, SIGINT and Passenger's `exit`: stop accepting, let in-flight requests finish
- * (up to HANDOFF_SHUTDOWN_TIMEOUT_MS), exit 0. A second signal exits at once. */
+/** SIGTERM, SIGINT and Passenger's `exit`: start the drain (`/ready` answers 503), keep
+ * accepting for HANDOFF_DRAIN_DELAY_MS (not for Passenger, which has already stopped sending),
+ * stop accepting, let in-flight requests finish (up to HANDOFF_SHUTDOWN_TIMEOUT_MS), exit 0. A
+ * second signal exits at once. */
 function handleShutdown(config: Config, server: RunningServer, passenger: PhusionPassenger | undefined): void {
   let stopping = false;
-  const stop = (why: string) => {
+  const stop = (why: string, delayMs: number) => {
     if (stopping) {
       log('main', `${why} again: exiting now`);
       process.exit(1);
     }
     stopping = true;
+    server.drain();
+    if (delayMs > 0) {
+      log('main', `${why}: /ready answers 503; still accepting for ${delayMs} ms`);
+      setTimeout(() => close(why), delayMs);
+    } else {
+      close(why);
+    }
+  };
+  const close = (why: string) => {
     log('main', `${why}: finishing in-flight requests (up to ${config.shutdownTimeoutMs} ms)`);
     server.close(config.shutdownTimeoutMs).then(
       () => {
@@ -76,10 +103,10 @@ function handleShutdown(config: Config, server: RunningServer, passenger: Phusio
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM', config.drainDelayMs));
+  process.on('SIGINT', () => stop('SIGINT', config.drainDelayMs));
   // With a listener here, Passenger's loader leaves the exit to us (docs/hosting.md, shutdown).
-  passenger?.on('exit', () => stop('Passenger asked the app to exit'));
+  passenger?.on('exit', () => stop('Passenger asked the app to exit', 0));
   // LiteSpeed stops an app with SIGTERM and, right after it, SIGUSR1 (killProcess in
   // litespeedtech/openlitespeed src/extensions/localworker.cpp). Node's default for SIGUSR1
   // opens its inspector on 127.0.0.1:9229, where any local user of a shared host could run

@@ -12,6 +12,7 @@ pub mod prepare;
 pub mod serve;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -81,11 +82,13 @@ impl PreparedServer {
                 )
             })?;
         let bound = serve::bind(&bind_target).map_err(|e| io_error(&bind_target, e))?;
+        let draining = prepared.draining();
         let server = prepared
             .listen(bound, target.behind_passenger)
             .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
         Ok(NativeServer {
             server: Arc::new(server),
+            draining,
         })
     }
 }
@@ -94,6 +97,7 @@ impl PreparedServer {
 #[napi]
 pub struct NativeServer {
     server: Arc<Server>,
+    draining: Arc<AtomicBool>,
 }
 
 /// The error catalogue as compiled in, in file order, as JSON:
@@ -118,10 +122,18 @@ impl NativeServer {
         self.server.port.map(u32::from)
     }
 
-    /// Stops accepting, lets in-flight requests finish for up to `graceMs` milliseconds, runs
+    /// Starts the drain while still accepting: `GET /ready` answers 503 `draining`, and every
+    /// response closes its connection.
+    #[napi]
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    /// Starts the drain if not yet, stops accepting, lets in-flight requests finish for up to `graceMs` milliseconds, runs
     /// the app's `close` hook, and resolves once it has returned.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env, grace_ms: u32) -> Result<Object<'env>> {
+        self.drain();
         self.server
             .shutdown(Duration::from_millis(u64::from(grace_ms)));
         self.closed(env)

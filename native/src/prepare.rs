@@ -4,6 +4,7 @@
 //! socket and runs your `app::close` after the graceful drain. `handoff-limit` uses the same.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use axum::Router;
@@ -35,6 +36,8 @@ pub struct Prepared {
     router: Router,
     resources: Arc<Resources>,
     options: ServeOptions,
+    trust_proxy: Arc<crate::api::config::TrustProxy>,
+    draining: Arc<AtomicBool>,
 }
 
 impl Prepared {
@@ -48,19 +51,33 @@ impl Prepared {
             .map_err(|e| e.to_string())?;
         let resources = Arc::new(run_setup(&runtime, app::setup(&config.app))?);
         let options = config.serve_options();
-        let router = api::router(AppState::new(config, Arc::clone(&resources)));
+        let trust_proxy = Arc::new(config.trust_proxy.clone());
+        let state = AppState::new(config, Arc::clone(&resources));
+        let draining = Arc::clone(&state.draining);
+        let router = api::router(state);
         Ok(Self {
             runtime,
             router,
             resources,
             options,
+            trust_proxy,
+            draining,
         })
+    }
+
+    /// The flag that starts the drain (`GET /ready` answers 503 once it is set).
+    pub fn draining(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.draining)
     }
 
     /// Serves on `bound` (with the request log); `behind_passenger` when it is Passenger's
     /// socket. Once shut down and drained, `app::close` runs, then the server finishes.
     pub fn listen(self, bound: Bound, behind_passenger: bool) -> std::io::Result<Server> {
-        let app = serve::log::with_request_log(self.router, behind_passenger);
+        let policy = serve::log::ClientPolicy {
+            passenger: behind_passenger,
+            proxy: self.trust_proxy,
+        };
+        let app = serve::log::with_request_log(self.router, policy);
         let options = ServeOptions {
             behind_passenger,
             ..self.options

@@ -22,6 +22,7 @@ import { routes } from '../app/routes';
 import { describeError, log } from '../log';
 import { ApiError } from './errors';
 import { healthRoutes } from './health';
+import { readyRoutes } from './ready';
 import { testRoutes } from './test-routes';
 import type { ApiContext, ApiRequest, ApiResponse, BackendName, Handler, Route } from './types';
 
@@ -34,10 +35,10 @@ export type RawRequest = Omit<ApiRequest, 'path' | 'params' | 'query'> & { reado
 /** Answers one request; never throws. */
 export type Dispatch = (request: RawRequest) => Promise<ApiResponse>;
 
-/** Every route a server serves: `/health`, yours (src/app/routes.ts), and the test-only routes
+/** Every route a server serves: `/health`, `/ready`, yours (src/app/routes.ts), and the test-only routes
  * when they are enabled. Built once per server, so per-server state starts afresh. */
 export function allRoutes(options: { readonly testRoutes: boolean }): Route[] {
-  return [...healthRoutes(), ...routes(), ...(options.testRoutes ? testRoutes() : [])];
+  return [...healthRoutes(), ...readyRoutes(), ...routes(), ...(options.testRoutes ? testRoutes() : [])];
 }
 
 /** Builds the API for one server: its route table (an Error here names a bad or duplicate

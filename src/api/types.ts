@@ -56,6 +56,14 @@ export interface ApiContext {
   readonly app: AppSettings;
   /** What your setup hook returned (src/app/hooks.ts). */
   readonly resources: Resources;
+  /** Whether the server still takes new work (`GET /ready`). */
+  readonly readiness: Readiness;
+}
+
+/** `draining` turns true when the shutdown starts (SIGTERM, SIGINT, Passenger's exit): from
+ * then on `GET /ready` answers 503 `draining`, so a load balancer stops sending requests. */
+export interface Readiness {
+  readonly draining: boolean;
 }
 
 /** A route handler. */

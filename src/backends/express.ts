@@ -18,7 +18,7 @@ import type { Backend } from './types';
 
 /** Runs your setup hook and builds the express app; `listen` only has to bind. */
 export async function createExpressBackend(config: Config): Promise<Backend> {
-  const { dispatch, close } = await prepareApi(config, 'express');
+  const { dispatch, readiness, close } = await prepareApi(config, 'express');
   const app = express();
   // Same answers as the other backends: no ETag, no X-Powered-By, exact paths.
   app.set('etag', false);
@@ -26,7 +26,7 @@ export async function createExpressBackend(config: Config): Promise<Backend> {
   app.set('strict routing', true);
   app.set('case sensitive routing', true);
   app.use((req, res) => {
-    logRequest('express', req, res);
+    logRequest('express', req, res, config.trustProxy);
     if (hasRefusedTargetCharacters(req.url)) {
       answerBare(res, 400);
       return;
@@ -45,6 +45,6 @@ export async function createExpressBackend(config: Config): Promise<Backend> {
   });
   return {
     name: 'express',
-    listen: (target) => listenNodeServer(createNodeServer(config, app), target, close),
+    listen: (target) => listenNodeServer(createNodeServer(config, app), target, readiness, close),
   };
 }

@@ -23,7 +23,7 @@ import type { Backend } from './types';
 /** Runs your setup hook, builds the fastify app and waits for `ready()`, so that `listen` only
  * has to bind. */
 export async function createFastifyBackend(config: Config): Promise<Backend> {
-  const { dispatch, close } = await prepareApi(config, 'fastify');
+  const { dispatch, readiness, close } = await prepareApi(config, 'fastify');
   const app = Fastify({
     logger: false,
     serverFactory: (handler) => createNodeServer(config, handler),
@@ -44,7 +44,7 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    logRequest('fastify', request.raw, reply.raw);
+    logRequest('fastify', request.raw, reply.raw, config.trustProxy);
     if (hasRefusedTargetCharacters(request.raw.url ?? '/')) {
       reply.hijack();
       answerBare(reply.raw, 400);
@@ -75,7 +75,7 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
   return {
     name: 'fastify',
     listen: (target) =>
-      listenNodeServer(app.server, target, async () => {
+      listenNodeServer(app.server, target, readiness, async () => {
         await app.close();
         await close();
       }),

@@ -23,6 +23,7 @@ export function nativeConfig(config: Config) {
     basePath: config.basePath,
     version: config.version,
     testRoutes: config.testRoutes,
+    trustProxy: config.trustProxy,
     headerTimeoutMs: config.headerTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
     maxConnections: config.maxConnections,
@@ -96,6 +97,7 @@ function createNativeBackend(prepared: PreparedServer): Backend {
         port: server.port ?? undefined,
         listening: Promise.resolve(),
         closed,
+        drain: () => server.drain(),
         close: (graceMs) => server.close(graceMs),
       };
     },

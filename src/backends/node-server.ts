@@ -1,13 +1,15 @@
 // Listening and closing for the JavaScript backends (a plain node:http server underneath).
+import { readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
 import { JSON_CONTENT_TYPE, toJsonBuffer } from '../api/json';
 import { createDispatch, type Dispatch, type RawRequest } from '../api/router';
 import type { ApiResponse, BackendName } from '../api/types';
 import * as hooks from '../app/hooks';
-import type { Config } from '../config';
+import { type Config, canonicalIp, type TrustProxy } from '../config';
 import { describeError, formatRequestLine, log } from '../log';
 import { findPassenger } from '../targets/passenger';
 import type { ListenTarget, RunningServer } from './types';
@@ -15,6 +17,8 @@ import type { ListenTarget, RunningServer } from './types';
 /** The API of a JavaScript backend, with your resources. */
 export interface PreparedApi {
   readonly dispatch: Dispatch;
+  /** What `GET /ready` reports; the server sets `draining` when its drain starts. */
+  readonly readiness: { draining: boolean };
   /** Runs your close hook; a failure is logged, never thrown. */
   readonly close: () => Promise<void>;
 }
@@ -28,8 +32,10 @@ export async function prepareApi(config: Config, backend: BackendName): Promise<
   } catch (error) {
     throw new Error(`setup failed: ${describeError(error)}`);
   }
+  const readiness = { draining: false };
   const dispatch = createDispatch({
     backend,
+    readiness,
     version: config.version,
     basePath: config.basePath,
     bodyLimit: config.bodyLimit,
@@ -40,6 +46,7 @@ export async function prepareApi(config: Config, backend: BackendName): Promise<
   });
   return {
     dispatch,
+    readiness,
     close: () =>
       hooks.close(resources).catch((error: unknown) => {
         log('main', `close failed: ${describeError(error)}`);
@@ -93,7 +100,12 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
 
 /** Binds `server` to `target`. The bind itself happens before this returns (for a path or an
  * IP address), which is what the Passenger handoff needs; errors arrive through `listening`. */
-export function listenNodeServer(server: Server, target: ListenTarget, onClose: () => Promise<void>): RunningServer {
+export function listenNodeServer(
+  server: Server,
+  target: ListenTarget,
+  readiness: { draining: boolean },
+  onClose: () => Promise<void>,
+): RunningServer {
   // Node answers `Expect: 100-continue` as soon as the headers arrive; with this listener it
   // does not, and the request's `willReadBody` sends the 100 only when a handler reads the body,
   // as the native server (hyper) does. So a body refused unread is never sent.
@@ -133,19 +145,25 @@ export function listenNodeServer(server: Server, target: ListenTarget, onClose: 
     resolveClosed = resolve;
   });
   let closing: Promise<void> | undefined;
-  // Responses still to be written when shutdown starts say `Connection: close`, so a
-  // keep-alive client does not hold the server for its idle timeout afterwards.
+  // Responses still to be written when the drain starts say `Connection: close`, so a
+  // keep-alive client (a balancer's pool) opens its next connection elsewhere rather than
+  // reusing one the server is about to close, and does not hold the server afterwards.
   const inFlight = new Set<ServerResponse>();
+  const stopKeepAlive = () => {
+    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+  };
   server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-    if (closing !== undefined) res.shouldKeepAlive = false;
+    if (readiness.draining) res.shouldKeepAlive = false;
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
   const address = () => {
     const info = server.address();
-    if (typeof info === 'string') return info;
-    if (info) return `${(info as AddressInfo).address}:${(info as AddressInfo).port}`;
-    return target.kind === 'path' ? target.path : `fd ${target.kind === 'fd' ? target.fd : ''}`;
+    const fd = target.kind === 'fd' ? ` (fd ${target.fd})` : '';
+    if (typeof info === 'string' && info !== '') return info + fd;
+    if (info !== null && typeof info === 'object') return `${info.address}:${info.port}${fd}`;
+    if (target.kind === 'fd') return `${unixSocketPath(target.fd) ?? 'a Unix socket'}${fd}`;
+    return target.kind === 'path' ? target.path : '';
   };
   return {
     get address() {
@@ -157,9 +175,14 @@ export function listenNodeServer(server: Server, target: ListenTarget, onClose: 
     },
     listening,
     closed,
+    drain() {
+      readiness.draining = true;
+      stopKeepAlive();
+    },
     close(graceMs) {
+      readiness.draining = true;
       closing ??= new Promise<void>((resolve) => {
-        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+        stopKeepAlive();
         const force = setTimeout(() => {
           log('main', `shutdown grace of ${graceMs} ms over; closing the connections still open`);
           server.closeAllConnections();
@@ -176,6 +199,24 @@ export function listenNodeServer(server: Server, target: ListenTarget, onClose: 
       return closing;
     },
   };
+}
+
+/** The path a Unix socket passed as descriptor `fd` is bound to (Node only knows the paths it
+ * bound itself): its inode, from /proc/self/fd, looked up in /proc/net/unix. Undefined when
+ * that cannot be read (not Linux) or the socket has no path. */
+function unixSocketPath(fd: number): string | undefined {
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    if (inode === undefined) return undefined;
+    // `Num RefCount Protocol Flags Type St Inode Path`
+    for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[6] === inode && fields[7] !== undefined) return fields[7];
+    }
+  } catch {
+    // No /proc: the log names the descriptor only.
+  }
+  return undefined;
 }
 
 /** True for a request target the native server refuses before any route (the http crate's
@@ -195,9 +236,9 @@ export function answerBare(res: ServerResponse, status: number): void {
 }
 
 /** Logs one line per request when its response has been sent (or the client went away). */
-export function logRequest(backend: BackendName, req: IncomingMessage, res: ServerResponse): void {
+export function logRequest(backend: BackendName, req: IncomingMessage, res: ServerResponse, trust: TrustProxy): void {
   const started = performance.now();
-  const client = clientAddress(req);
+  const client = clientAddress(req, trust);
   const method = req.method ?? '-';
   const url = req.url ?? '/';
   const path = url.split('?', 1)[0] ?? url;
@@ -206,14 +247,46 @@ export function logRequest(backend: BackendName, req: IncomingMessage, res: Serv
   });
 }
 
-function clientAddress(req: IncomingMessage): string {
+function clientAddress(req: IncomingMessage, trust: TrustProxy): string {
   // Behind Passenger the peer is Passenger itself, on a Unix socket (its loader even fakes
   // 127.0.0.1 as remoteAddress): only its header names the client, as in the native server.
   if (findPassenger() !== undefined) {
     const header = req.headers['!~passenger-client-address'];
     return typeof header === 'string' ? header : '-';
   }
-  return req.socket.remoteAddress ?? '-';
+  return forwardedClient(req.socket.remoteAddress, req.headers, trust);
+}
+
+/** The client as the request log names it (native/src/serve/log.rs does the same): the peer's
+ * address (`-` on a Unix socket); when the peer is a trusted proxy (HANDOFF_TRUST_PROXY), the
+ * address `X-Forwarded-For` gives, read from the right, skipping trusted proxies (all of them
+ * with `on`: the leftmost); `/<proto>` appended from a trusted `X-Forwarded-Proto`. */
+export function forwardedClient(
+  peer: string | undefined,
+  headers: IncomingMessage['headers'],
+  trust: TrustProxy,
+): string {
+  const trusted = (address: string) => trust.all || trust.addresses.includes(canonicalIp(address));
+  if (!(peer === undefined ? trust.unix || trust.all : trusted(peer))) return peer ?? '-';
+  let client = peer ?? '-';
+  const hops = headerList(headers['x-forwarded-for']);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string;
+    if (isIP(hop) === 0) break;
+    client = hop;
+    if (!trusted(hop)) break;
+  }
+  const proto = headerList(headers['x-forwarded-proto'])[0]?.toLowerCase();
+  return proto !== undefined && /^[a-z][a-z0-9+.-]*$/.test(proto) ? `${client}/${proto}` : client;
+}
+
+/** The comma-separated items of a header (all its lines), trimmed, empty ones left out. */
+function headerList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value.join(',') : value)
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 /** The neutral request for the dispatcher. */

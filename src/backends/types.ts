@@ -17,7 +17,10 @@ export interface RunningServer {
   readonly listening: Promise<void>;
   /** Resolves once the server has stopped and no connection is left. */
   readonly closed: Promise<void>;
-  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops the rest. */
+  /** Starts the drain: `GET /ready` answers 503 `draining` and responses close their
+   * connection, while the server still accepts. */
+  drain(): void;
+  /** Starts the drain if not yet, stops accepting, lets in-flight requests finish for up to `graceMs`, then drops the rest. */
   close(graceMs: number): Promise<void>;
 }
 

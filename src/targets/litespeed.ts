@@ -45,6 +45,7 @@ export function listenUnderLiteSpeed(lsNode: LsNode, backend: Backend, socketPat
     port: undefined,
     listening: server.listening,
     closed: server.closed,
+    drain: () => server.drain(),
     close: (graceMs) => server.close(graceMs),
   };
 }

@@ -134,6 +134,12 @@ export function defineContractTests(target: () => ContractTarget): void {
   const upload = (body: Buffer | string, headers: Record<string, string | number> = {}, pieceSize?: number) =>
     call({ method: 'POST', path: '/__test/upload', headers, body, ...(pieceSize ? { pieceSize } : {}) });
 
+  it('GET /ready answers 200 while serving (503 draining once the shutdown starts: test/vps/drain.test.ts)', async () => {
+    assert.deepEqual(expectJson(await call({ path: '/ready' }), 200), { status: 'ready' });
+    const head = await call({ method: 'HEAD', path: '/ready' });
+    assert.equal(head.status, 200);
+  });
+
   it('GET /health reports the backend, version, pid and uptime', async () => {
     const body = expectJson(await call({ path: '/health' }), 200) as Record<string, unknown>;
     // `checks` is there when the app's checks hook reports any (src/app/hooks.ts); `status` is

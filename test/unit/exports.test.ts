@@ -19,6 +19,6 @@ describe('public exports', () => {
     const methods = (name: string) =>
       Object.getOwnPropertyNames((addon[name] as { prototype: object }).prototype).sort();
     assert.deepEqual(methods('PreparedServer'), ['constructor', 'listen']);
-    assert.deepEqual(methods('NativeServer'), ['address', 'close', 'closed', 'constructor', 'port']);
+    assert.deepEqual(methods('NativeServer'), ['address', 'close', 'closed', 'constructor', 'drain', 'port']);
   });
 });

@@ -36,8 +36,31 @@ pub struct Config {
     /// Largest JSON request body [`super::extract::Json`] reads, in bytes (and the test upload
     /// route's limit). @default 1048576
     pub body_limit: u64,
+    /// Which peers may name the client in the request log with `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` (`HANDOFF_TRUST_PROXY`). @default none
+    pub trust_proxy: TrustProxy,
     /// Your settings (`src/app/mod.rs`).
     pub app: AppSettings,
+}
+
+/// `HANDOFF_TRUST_PROXY` as `src/config.ts` reads it: every peer (`all`), a peer on a Unix
+/// socket (`unix`), or those at `addresses`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct TrustProxy {
+    /// Trust every peer (`on`).
+    pub all: bool,
+    /// Trust a peer on a Unix socket (`unix` in the list).
+    pub unix: bool,
+    /// Trust these peers.
+    pub addresses: Vec<std::net::IpAddr>,
+}
+
+impl TrustProxy {
+    /// Whether a proxy at `address` is trusted (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn trusts(&self, address: std::net::IpAddr) -> bool {
+        self.all || self.addresses.contains(&address.to_canonical())
+    }
 }
 
 impl Default for Config {
@@ -52,6 +75,7 @@ impl Default for Config {
             request_timeout_ms: 60_000,
             max_connections: 1024,
             body_limit: 1024 * 1024,
+            trust_proxy: TrustProxy::default(),
             app: AppSettings::default(),
         }
     }

@@ -10,6 +10,7 @@ mod framing;
 mod health;
 pub mod json;
 pub mod prelude;
+mod ready;
 pub mod state;
 mod test_routes;
 
@@ -30,7 +31,9 @@ pub use state::AppState;
 /// `Cache-Control: no-store` on every answer that does not set its own. No socket
 /// involved; each call is a fresh set of routes (a fresh counter, say).
 pub fn router(state: AppState) -> Router {
-    let mut routes = Router::new().route("/health", get(health::health_get));
+    let mut routes = Router::new()
+        .route("/health", get(health::health_get))
+        .route("/ready", get(ready::ready_get));
     if state.config.test_routes {
         routes = routes.merge(test_routes::routes());
     }
@@ -47,6 +50,10 @@ pub fn router(state: AppState) -> Router {
     let routes = routes
         .fallback(|| async { AppError::new(ErrorCode::NotFound) })
         .layer(axum::middleware::from_fn(framing::reject_hostless))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ready::close_when_draining,
+        ))
         .with_state(state);
     catch_panics(routes).layer(axum::middleware::map_response(no_store))
 }

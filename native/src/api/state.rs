@@ -1,6 +1,7 @@
 //! The state every handler can read with `State<AppState>`: the settings, what your
 //! `app::setup` made, and when the server started.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,6 +17,8 @@ pub struct AppState {
     pub resources: Arc<Resources>,
     /// When this server was prepared, for `uptimeMs`.
     pub started: Instant,
+    /// Set when the shutdown starts: `GET /ready` answers 503 `draining` from then on.
+    pub draining: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -25,7 +28,13 @@ impl AppState {
             config: Arc::new(config),
             resources,
             started: Instant::now(),
+            draining: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Whether the drain has started.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     /// The state with `config` and empty resources (`Resources::default()`), for tests.

@@ -1,13 +1,16 @@
 //! Log lines on stderr, the same shape as the fallback's (`src/log.ts`).
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
+
+use crate::api::config::TrustProxy;
 
 /// Writes one `[native] <message>` line to stderr in a single write, so lines from several
 /// threads (and from Node) never interleave.
@@ -61,16 +64,25 @@ pub fn request_line(client: &str, route: &str, status: u16, took: Duration) -> S
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub Option<SocketAddr>);
 
+/// Who may name the client in the request log.
+#[derive(Debug, Clone, Default)]
+pub struct ClientPolicy {
+    /// Serving Passenger's socket: its `!~passenger-client-address` header names the client.
+    pub passenger: bool,
+    /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (`HANDOFF_TRUST_PROXY`).
+    pub proxy: Arc<TrustProxy>,
+}
+
 /// Middleware logging one line per request once the response head is ready.
 pub async fn log_requests(
-    State(trust_passenger): State<bool>,
+    State(policy): State<ClientPolicy>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
     // `<method> <path>`, built once: named by the panic hook while the request runs, then logged.
     let route: Arc<str> = format!("{} {}", request.method(), request.uri().path()).into();
-    let client = client_address(&request, trust_passenger);
+    let client = client_address(&request, &policy);
     let response = ROUTE.scope(Arc::clone(&route), next.run(request)).await;
     log_line(&request_line(
         &client,
@@ -81,9 +93,9 @@ pub async fn log_requests(
     response
 }
 
-/// Passenger's trusted client header when behind Passenger, else the TCP peer, else `-`.
-fn client_address(request: &Request, trust_passenger: bool) -> String {
-    if trust_passenger {
+/// Passenger's trusted client header when behind Passenger, else [`forwarded_client`].
+fn client_address(request: &Request, policy: &ClientPolicy) -> String {
+    if policy.passenger {
         if let Some(value) = request
             .headers()
             .get("!~passenger-client-address")
@@ -92,18 +104,119 @@ fn client_address(request: &Request, trust_passenger: bool) -> String {
             return value.to_owned();
         }
     }
-    match request.extensions().get::<PeerAddr>() {
-        Some(PeerAddr(Some(addr))) => addr.ip().to_string(),
-        _ => "-".to_owned(),
+    let peer = match request.extensions().get::<PeerAddr>() {
+        Some(PeerAddr(Some(addr))) => Some(addr.ip()),
+        _ => None,
+    };
+    forwarded_client(peer, request.headers(), &policy.proxy)
+}
+
+/// The client as the request log names it (`src/backends/node-server.ts` does the same): the
+/// peer's address (`-` on a Unix socket); when the peer is a trusted proxy, the address
+/// `X-Forwarded-For` gives, read from the right, skipping trusted proxies (all of them when
+/// every peer is trusted: the leftmost); `/<proto>` appended from a trusted `X-Forwarded-Proto`.
+pub fn forwarded_client(peer: Option<IpAddr>, headers: &HeaderMap, trust: &TrustProxy) -> String {
+    let peer_trusted = match peer {
+        Some(ip) => trust.trusts(ip),
+        None => trust.unix || trust.all,
+    };
+    let mut client = peer.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    if !peer_trusted {
+        return client;
+    }
+    let hops = header_list(headers, "x-forwarded-for");
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        client.clone_from(hop);
+        if !trust.trusts(ip) {
+            break;
+        }
+    }
+    let proto = header_list(headers, "x-forwarded-proto")
+        .into_iter()
+        .next()
+        .map(|p| p.to_ascii_lowercase());
+    match proto {
+        Some(p)
+            if p.starts_with(|c: char| c.is_ascii_lowercase())
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c)) =>
+        {
+            format!("{client}/{p}")
+        }
+        _ => client,
     }
 }
 
-/// Wraps `app` so each request is logged; with `trust_passenger`, Passenger's
-/// `!~passenger-client-address` header names the client (a direct client could forge it, so
-/// it is trusted only on Passenger's socket).
-pub fn with_request_log(app: axum::Router, trust_passenger: bool) -> axum::Router {
-    app.layer(axum::middleware::from_fn_with_state(
-        trust_passenger,
-        log_requests,
-    ))
+/// The comma-separated items of every `name` header line, trimmed, empty ones left out.
+fn header_list(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Wraps `app` so each request is logged, naming the client as `policy` allows (a direct
+/// client could forge Passenger's header, so it is trusted only on Passenger's socket).
+pub fn with_request_log(app: axum::Router, policy: ClientPolicy) -> axum::Router {
+    app.layer(axum::middleware::from_fn_with_state(policy, log_requests))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, axum::http::HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    fn trust(all: bool, unix: bool, addresses: &[&str]) -> TrustProxy {
+        TrustProxy {
+            all,
+            unix,
+            addresses: addresses.iter().map(|a| a.parse().expect("ip")).collect(),
+        }
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_from_trusted_peers() {
+        let lb: IpAddr = "10.0.0.1".parse().expect("ip");
+        let h = headers(&[
+            ("x-forwarded-for", "198.51.100.1, 203.0.113.7"),
+            ("x-forwarded-for", "10.0.0.2"),
+            ("x-forwarded-proto", "HTTPS, http"),
+        ]);
+        let off = TrustProxy::default();
+        assert_eq!(forwarded_client(Some(lb), &h, &off), "10.0.0.1");
+        assert_eq!(forwarded_client(None, &h, &off), "-");
+        let listed = trust(false, false, &["10.0.0.1", "10.0.0.2"]);
+        assert_eq!(forwarded_client(Some(lb), &h, &listed), "203.0.113.7/https");
+        assert_eq!(forwarded_client(None, &h, &listed), "-");
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("ip");
+        assert_eq!(
+            forwarded_client(Some(mapped), &h, &listed),
+            "203.0.113.7/https"
+        );
+        assert_eq!(
+            forwarded_client(None, &h, &trust(false, true, &[])),
+            "10.0.0.2/https"
+        );
+        assert_eq!(
+            forwarded_client(Some(lb), &h, &trust(true, true, &[])),
+            "198.51.100.1/https"
+        );
+        let forged = headers(&[("x-forwarded-for", "1.2.3.4, not-an-ip")]);
+        assert_eq!(forwarded_client(Some(lb), &forged, &listed), "10.0.0.1");
+    }
 }

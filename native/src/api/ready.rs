@@ -1,0 +1,34 @@
+//! `GET /ready`: whether this server takes new work, for load balancers and deploy scripts
+//! (`src/api/ready.ts` is the fallback's). 200 while serving; 503 `draining` once the shutdown
+//! has started, while the listener may still accept (`HANDOFF_DRAIN_DELAY_MS`).
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use serde_json::json;
+
+use super::prelude::*;
+
+/// 200 `{"status":"ready"}`, or 503 `draining`.
+pub async fn ready_get(State(state): State<AppState>) -> Response {
+    if state.is_draining() {
+        return AppError::new(ErrorCode::Draining).into_response();
+    }
+    json(StatusCode::OK, &json!({ "status": "ready" }))
+}
+
+/// Once draining, every response closes its connection (as the fallback does), so a
+/// keep-alive client opens its next connection elsewhere instead of reusing one the server is
+/// about to close.
+pub async fn close_when_draining(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if state.is_draining() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
