@@ -15,23 +15,23 @@ export interface Resources {}
 /** Creates the resources, once per server, before it listens. Read your settings from
  * `config.app` (src/config.ts, "Your settings"). Throw to refuse to start. A resource that may
  * be down at start (a database) should connect lazily rather than throw. */
-export async function setup(config: Config): Promise<Resources> {
+export async function setup(_config: Config): Promise<Resources> {
   return {
-    notes: await openNotes(config.app.databaseUrl), // [examples]
+    notes: await openNotes(_config.app.databaseUrl), // [examples]
   };
 }
 
 /** Releases the resources on graceful shutdown, once no request is in flight (or the shutdown
  * grace is over). A failure is logged; the shutdown goes on. */
-export async function close(resources: Resources): Promise<void> {
-  await resources.notes.close(); // [examples]
+export async function close(_resources: Resources): Promise<void> {
+  await _resources.notes.close(); // [examples]
 }
 
 /** What `GET /health` reports under `checks`: a name and whether it is up, for each resource the
  * app depends on (`status` is `degraded` when one is down). Each check must answer within about
  * a second (a check that times out reports down). The template has none. */
-export async function checks(resources: Resources): Promise<Record<string, boolean>> {
+export async function checks(_resources: Resources): Promise<Record<string, boolean>> {
   return {
-    database: await resources.notes.isUp(), // [examples]
+    database: await _resources.notes.isUp(), // [examples]
   };
 }
