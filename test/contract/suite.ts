@@ -28,6 +28,10 @@ export interface ContractTarget {
    * outside the base URI with its own 404, and sends `100 Continue` itself, since mod_passenger
    * reads the whole body before passing the request on. @default false */
   readonly behindApache?: boolean;
+  /** nginx in front (deploy/nginx/http.conf, a `location` for the base path): it answers paths
+   * outside the base path itself, and sends `100 Continue` itself as it reads the whole body
+   * before passing the request on. @default false */
+  readonly behindNginx?: boolean;
 }
 
 const BODY_LIMIT = Number(TEST_ENV.HANDOFF_BODY_LIMIT);
@@ -114,6 +118,16 @@ export async function expectAtomicCounter(
 }
 
 /** Defines the contract tests; call inside a `describe` whose `before` sets up the target. */
+/** A `%` not followed by two hex digits: nginx refuses such a request line itself (400). */
+const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+/** nginx's own HTML page with `status`, not the app's answer. */
+function expectNginxPage(reply: Reply, status: number, what: string): void {
+  assert.equal(reply.status, status, `nginx's own answer to ${what}`);
+  assert.match(String(reply.headers['content-type']), /^text\/html/, `nginx's own page for ${what}`);
+  assert.match(reply.text, /nginx/);
+}
+
 export function defineContractTests(target: () => ContractTarget): void {
   const call = (options: RequestOptions) => {
     const { endpoint, basePath } = target();
@@ -184,8 +198,10 @@ export function defineContractTests(target: () => ContractTarget): void {
     const paths = ['/', '/nope', '/HEALTH', '/health/', '/health/x', '/heal%74h', '/heal%zz', '//health', '/__test'];
     for (const path of paths) {
       if (target().behindApache && normalizedByApache.includes(path)) continue;
+      if (target().behindNginx && MALFORMED_ESCAPE.test(path)) continue;
       expectErr(await call({ path }), 'not_found');
     }
+    if (target().behindNginx) expectNginxPage(await call({ path: '/heal%zz' }), 400, 'a malformed escape');
     if (target().behindApache) {
       assert.equal((await call({ path: '/heal%74h' })).status, 200, 'Apache decodes /heal%74h into /health');
       assert.equal((await call({ path: '//health' })).status, 200, 'Apache merges //health into /health');
@@ -230,7 +246,7 @@ export function defineContractTests(target: () => ContractTarget): void {
     expectErr(chunked, 'payload_too_large', { limit: BODY_LIMIT });
     const declared = await upload(over, { expect: '100-continue' });
     expectErr(declared, 'payload_too_large', { limit: BODY_LIMIT });
-    if (!target().behindApache) {
+    if (!target().behindApache && !target().behindNginx) {
       assert.equal(declared.bodySent, false, 'a declared oversize body is refused before it is sent');
     }
   });
@@ -277,7 +293,8 @@ export function defineContractTests(target: () => ContractTarget): void {
     for (const { path, expect, apache } of PATH_CASES) {
       const answer = target().behindApache && apache !== undefined ? apache : expect;
       const reply = await call({ path });
-      if (typeof answer === 'number') {
+      if (target().behindNginx && MALFORMED_ESCAPE.test(path)) expectNginxPage(reply, 400, path);
+      else if (typeof answer === 'number') {
         assert.equal(reply.status, answer, `Apache's own answer to ${path}`);
         assert.match(String(reply.headers['content-type']), /^text\/html/, `Apache's own page for ${path}`);
       } else if (typeof answer === 'string') expectErr(reply, answer);
@@ -296,7 +313,10 @@ export function defineContractTests(target: () => ContractTarget): void {
     for (const path of [...outside, `${basePath}x/health`, `/x${basePath}/health`]) {
       const reply = await send(endpoint, { path });
       // Behind Apache the app's own folder answers `${basePath}/`; the rest is Apache's 404 page.
-      if (!target().behindApache) expectErr(reply, 'not_found');
+      // nginx's `location <base>/` is the same, and redirects `<base>` to `<base>/`.
+      if (target().behindNginx && !path.startsWith(`${basePath}/`)) {
+        expectNginxPage(reply, path === basePath ? 301 : 404, path);
+      } else if (!target().behindApache) expectErr(reply, 'not_found');
       else if (path.startsWith(`${basePath}/`)) expectErr(reply, 'not_found');
       else assert.equal(reply.status, 404, path);
     }
