@@ -19,7 +19,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { stripVTControlCharacters } = require('node:util');
-const { root, cargoVersion, pruneDist } = require('./lib/project.cjs');
+const { root, cargoVersion, pruneDist, copyAssets } = require('./lib/project.cjs');
 
 const say = (message) => process.stderr.write(`[dev] ${message}\n`);
 
@@ -208,6 +208,7 @@ function watchTypeScript(onDone) {
     const ok = found[1] === '0';
     if (ok) {
       for (const file of pruneDist()) say(`removed ${path.relative(root, file)} (its source is gone)`);
+      copyAssets();
     } else {
       const errors = found[1] === '1' ? '1 error' : `${found[1]} errors`;
       process.stderr.write(`${report.join('\n')}\n`);

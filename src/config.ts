@@ -143,8 +143,76 @@ function readAppSettings(env: NodeJS.ProcessEnv) {
     // One line per setting, with its doc comment: `fooUrl: nonEmpty(env.…) ?? 'http://…',`
     /** `HANDOFF_HASH_LIMIT`: largest `POST /hash` body in bytes. @default 67108864 (64 MiB) */ // [examples]
     hashLimit: readInteger(env, 'HANDOFF_HASH_LIMIT', 64 * 1024 * 1024, 0, MAX_SAFE_BYTES), // [examples]
+    /** `DATABASE_URL`, normalized: `sqlite:<absolute path>` or `mysql://user:password@host[:port]/database[?socket=/path]`. @default `sqlite:<app root>/data/app.db` */ // [examples]
+    databaseUrl: readDatabaseUrl(env.DATABASE_URL), // [examples]
   };
 }
+
+// [examples] begin
+/**
+ * `DATABASE_URL` for the notes example: unset or empty → the SQLite file `data/app.db` under the
+ * app root; `sqlite:<path>` (relative to the app root) → that file; `mysql://` or `mariadb://`
+ * `user:password@host[:port]/database`, with `?socket=/path/mysql.sock` for a Unix socket → MySQL
+ * or MariaDB. Returned as `sqlite:<absolute path>` or as the `mysql://` URL; anything else is a
+ * ConfigError that shows the value with its password masked.
+ */
+function readDatabaseUrl(value: string | undefined): string {
+  const raw = nonEmpty(value);
+  if (raw === undefined) return `sqlite:${path.join(PACKAGE_ROOT, 'data', 'app.db')}`;
+  const refuse = (why: string) =>
+    new ConfigError(
+      `DATABASE_URL must be sqlite:<path> or mysql://user:password@host[:port]/database[?socket=/path/to/mysql.sock] (${why}; got ${JSON.stringify(maskDatabaseUrl(raw))}).`,
+    );
+  const sqlite = /^sqlite:(?:\/\/)?(.*)$/i.exec(raw);
+  if (sqlite) {
+    const file = sqlite[1] ?? '';
+    if (file === '' || file.includes('?') || file.includes('\0')) throw refuse('no file path after sqlite:');
+    return `sqlite:${path.resolve(PACKAGE_ROOT, file)}`;
+  }
+  const mysql = /^(mysql|mariadb):\/\//i.exec(raw);
+  if (!mysql) throw refuse('an unknown scheme');
+  const normalized = `mysql://${raw.slice(mysql[0].length)}`;
+  let url: URL;
+  try {
+    url = new URL(normalized);
+  } catch {
+    throw refuse('not a URL');
+  }
+  if (url.hostname === '') throw refuse('no host');
+  if (url.username === '') throw refuse('no user');
+  const database = url.pathname.replace(/^\//, '');
+  if (database === '' || database.includes('/')) throw refuse('no database name, or more than one path segment');
+  for (const part of [url.username, url.password, database]) {
+    try {
+      decodeURIComponent(part);
+    } catch {
+      throw refuse('a malformed percent escape');
+    }
+  }
+  for (const key of url.searchParams.keys()) {
+    if (key !== 'socket') throw refuse(`the only parameter understood is socket, not ${JSON.stringify(key)}`);
+  }
+  if (url.searchParams.has('socket') && !url.searchParams.get('socket')?.startsWith('/')) {
+    throw refuse('socket must be an absolute path');
+  }
+  return normalized;
+}
+
+/** A database URL with the password of its `user:password@` part replaced by `***`. */
+export function maskDatabaseUrl(url: string): string {
+  const schemeEnd = url.indexOf('://');
+  if (schemeEnd < 0) return url;
+  const start = schemeEnd + 3;
+  const rest = url.slice(start);
+  const authorityEnd = rest.search(/[/?#]/);
+  const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd);
+  const at = authority.lastIndexOf('@');
+  if (at < 0) return url;
+  const colon = authority.slice(0, at).indexOf(':');
+  if (colon < 0) return url;
+  return `${url.slice(0, start)}${authority.slice(0, colon)}:***${url.slice(start + at)}`;
+}
+// [examples] end
 
 /** The platform triple napi-rs puts in binary names, e.g. `linux-x64-gnu`. */
 export function platformTriple(): string {

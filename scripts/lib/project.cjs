@@ -98,6 +98,27 @@ function npmRun(script, args = [], options = {}) {
   return result.status ?? 1;
 }
 
+/** Files of src/ that tsc does not compile but the app reads at run time (the SQL migrations of
+ * the notes example): their extensions. */
+const ASSET_EXTENSIONS = ['.sql'];
+
+/** Copies those files of src/ into dist/ at the same relative path (tsc leaves them out); returns
+ * the ones it wrote. `npm run package` ships dist/, so they reach the bundle. */
+function copyAssets(dist = path.join(root, 'dist'), src = path.join(root, 'src')) {
+  const written = [];
+  for (const file of filesUnder(path.relative(root, src))) {
+    if (!ASSET_EXTENSIONS.includes(path.extname(file))) continue;
+    const from = path.join(root, file);
+    const to = path.join(dist, path.relative(path.relative(root, src), file));
+    const same = fs.existsSync(to) && fs.readFileSync(to).equals(fs.readFileSync(from));
+    if (same) continue;
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(from, to);
+    written.push(to);
+  }
+  return written;
+}
+
 /** Deletes what dist/ holds from sources that no longer exist in src/ (a removed demo, a renamed
  * file), so that neither the app nor `npm run package` carries code nobody sees; returns them. */
 function pruneDist(dist = path.join(root, 'dist'), src = path.join(root, 'src')) {
@@ -176,4 +197,5 @@ module.exports = {
   staleNative,
   npmRun,
   pruneDist,
+  copyAssets,
 };

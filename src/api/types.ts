@@ -29,7 +29,7 @@ export interface ApiRequest {
 }
 
 /** What a handler answers: a status and a JSON value, or a stream sent as it comes (its
- * `content-type` in `headers`). */
+ * `content-type` in `headers`). A 204 has no body and no `content-type` (`body: undefined`). */
 export type ApiResponse = {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string>>;

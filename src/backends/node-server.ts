@@ -303,12 +303,14 @@ export function toRawRequest(req: IncomingMessage, res: ServerResponse, body = r
   return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, willReadBody };
 }
 
-/** Headers of an API response: JSON's content type unless a stream brings its own, and
- * `Cache-Control: no-store` unless the route sets its own (hosts' caches, LiteSpeed's LSCache
- * among them, would otherwise keep API answers), as the native router does. */
+/** Headers of an API response: JSON's content type unless a stream brings its own (none for a
+ * 204, which has no body), and `Cache-Control: no-store` unless the route sets its own (hosts'
+ * caches, LiteSpeed's LSCache among them, would otherwise keep API answers), as the native
+ * router does. */
 export function responseHeaders(response: ApiResponse): Record<string, string> {
   const own = Object.keys(response.headers ?? {}).some((name) => name.toLowerCase() === 'cache-control');
-  return { 'content-type': JSON_CONTENT_TYPE, ...(own ? {} : NO_STORE), ...response.headers };
+  const type: Record<string, string> = response.status === 204 ? {} : { 'content-type': JSON_CONTENT_TYPE };
+  return { ...type, ...(own ? {} : NO_STORE), ...response.headers };
 }
 
 /** The caching header of every API answer that does not set its own. */
@@ -317,6 +319,7 @@ export const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'cache
 /** The payload to send: the JSON bytes, or the stream, whose failure mid-way is logged and
  * ends the response early (the status is already out), as the native server does. */
 export function responsePayload(backend: BackendName, req: IncomingMessage, response: ApiResponse): Buffer | Readable {
+  if (response.status === 204) return Buffer.alloc(0);
   if (response.stream === undefined) return toJsonBuffer(response.body);
   response.stream.once('error', (error: Error) => {
     log(backend, `response body of ${req.method} ${req.url?.split('?', 1)[0]} failed: ${error.message}`);

@@ -5,8 +5,10 @@ import { counterRoute } from './counter';
 import { echoPost } from './echo';
 import { hashPost } from './hash';
 import { helloGet, helloNameGet } from './hello';
+import { notesRoutes } from './notes';
 
-/** hello, echo, hash and counter, built once per server (so each has its own counter). */
+/** hello, echo, hash, counter and notes, built once per server (so each has its own counter; the
+ * notes' database is the server's resource, from the setup hook). */
 export function exampleRoutes(): Route[] {
   return [
     { path: '/hello', methods: { GET: helloGet } },
@@ -14,5 +16,6 @@ export function exampleRoutes(): Route[] {
     { path: '/echo', methods: { POST: echoPost } },
     { path: '/hash', methods: { POST: hashPost } },
     counterRoute(),
+    ...notesRoutes(),
   ];
 }

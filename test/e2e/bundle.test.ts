@@ -116,6 +116,9 @@ describe('npm run package', () => {
       'dist/cli.js',
       // The error catalogue the fallback imports (tsc copies it into dist/).
       'dist/api/errors.json',
+      // The notes' migrations the fallback reads at run time (build-ts copies them into dist/).
+      'dist/examples/notes/migrations/sqlite/0001_create_notes.sql', // [examples]
+      'dist/examples/notes/migrations/mysql/0001_create_notes.sql', // [examples]
       ADDON,
       ...(existsSync(path.join(outDir, NAME, ARM64_ADDON)) || CI ? [ARM64_ADDON] : []),
       'package.json',
@@ -129,7 +132,7 @@ describe('npm run package', () => {
     }
     const unexpected = tree.filter(
       (file) =>
-        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|deploy\/(update|cron)\.sh|native\/handoff\.linux-(x64|arm64)-gnu\.node|dist\/.*\.js|dist\/api\/errors\.json)$/.test(
+        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|deploy\/(update|cron)\.sh|native\/handoff\.linux-(x64|arm64)-gnu\.node|dist\/.*\.(js|sql)|dist\/api\/errors\.json)$/.test(
           file,
         ),
     );

@@ -12,7 +12,10 @@ fn app(base_path: &str) -> axum::Router {
     app_with(Config {
         base_path: base_path.to_owned(),
         body_limit: 64,
-        app: AppSettings { hash_limit: 1024 },
+        app: AppSettings {
+            hash_limit: 1024,
+            ..AppSettings::default()
+        },
         ..config()
     })
 }
