@@ -229,6 +229,7 @@ function noteFromSqlite(row: Record<string, unknown>): Note {
 
 class SqliteStore implements NotesStore {
   private db: SqliteDatabase | undefined;
+  private opening: Promise<SqliteDatabase> | undefined;
   private readonly shown: string;
 
   constructor(
@@ -241,8 +242,16 @@ class SqliteStore implements NotesStore {
   /** The open, migrated database: opened (and the directory created) on first use, and again
    * after a failure. SQLite answers synchronously: a busy file holds this process for up to the
    * busy timeout. */
-  private async open(what: string): Promise<SqliteDatabase> {
-    if (this.db !== undefined) return this.db;
+  private open(what: string): Promise<SqliteDatabase> {
+    if (this.db !== undefined) return Promise.resolve(this.db);
+    // Requests that arrive while the file is being opened wait for that one attempt.
+    this.opening ??= this.openNow(what).finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async openNow(what: string): Promise<SqliteDatabase> {
     let db: SqliteDatabase | undefined;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
