@@ -10,7 +10,7 @@ import type { BackendName } from '../../src/api/types';
 import { backendUnavailable } from '../helpers/backends';
 import { expectJson } from '../helpers/expect';
 import { type MariaDbInstance, requireMariaDb, startMariaDb } from '../helpers/mariadb';
-import { allNotes, Fixtures, type Note, postNote, type Served, sqliteIntegrity } from './notes-servers';
+import { allNotes, Fixtures, type Note, postNote, type Served, sqliteIntegrity, sqliteScalar } from './notes-servers';
 
 const PROCESSES: readonly BackendName[] = ['native', 'fastify', 'native', 'fastify'];
 /** Clients per process, and writes per client. */
@@ -95,6 +95,7 @@ describe('notes: 4 processes on one database', () => {
     await writeEverywhere(servers, t);
     for (const server of servers) await server.stop();
     assert.equal(sqliteIntegrity(file), 'ok');
+    assert.equal(sqliteScalar(file, 'SELECT COUNT(*) FROM schema_migrations'), '1', 'the migration applied once');
   });
 
   it('MariaDB: 2 native and 2 fastify processes on one database', async (t) => {
@@ -106,6 +107,10 @@ describe('notes: 4 processes on one database', () => {
     );
     await writeEverywhere(servers, t);
     for (const server of servers) await server.stop();
-    assert.equal((await db.query('SELECT COUNT(*) FROM schema_migrations')).trim(), '1', 'the migration applied once');
+    assert.equal(
+      (await db.query(`SELECT COUNT(*) FROM \`${db.database}\`.schema_migrations`)).trim(),
+      '1',
+      'the migration applied once',
+    );
   });
 });

@@ -116,18 +116,26 @@ export function nodeFor(backend: BackendName, databaseUrl: string): readonly str
   return node.command;
 }
 
-/** `PRAGMA integrity_check` of a SQLite file, read with Node 22's node:sqlite: `ok` when sound. */
-export function sqliteIntegrity(file: string): string {
+/** The first column of the rows `sql` reads from a SQLite file (joined by commas), read with Node
+ * 22's node:sqlite. */
+export function sqliteScalar(file: string, sql: string): string {
   const node = obtainNode(22);
   if (!node.ok) throw new Error(`Node 22 to read ${file}: ${node.reason}`);
   const [command, ...args] = node.command;
   const script =
     "const { DatabaseSync } = require('node:sqlite');" +
     'const db = new DatabaseSync(process.argv[1]);' +
-    "process.stdout.write(db.prepare('PRAGMA integrity_check').all().map((r) => r.integrity_check).join(','));";
-  const result = spawnSync(command ?? 'node', [...args, '--no-warnings', '-e', script, file], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`integrity_check of ${file}: ${result.stderr}`);
+    "process.stdout.write(db.prepare(process.argv[2]).all().map((r) => String(Object.values(r)[0])).join(','));";
+  const result = spawnSync(command ?? 'node', [...args, '--no-warnings', '-e', script, file, sql], {
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`${sql} on ${file}: ${result.stderr}`);
   return result.stdout;
+}
+
+/** `PRAGMA integrity_check` of a SQLite file: `ok` when sound. */
+export function sqliteIntegrity(file: string): string {
+  return sqliteScalar(file, 'PRAGMA integrity_check');
 }
 
 export const JSON_HEADERS = { 'content-type': 'application/json' };

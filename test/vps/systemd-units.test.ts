@@ -117,14 +117,19 @@ describe('deploy/systemd units', { skip: ensureTool(ANALYZE, 'systemd') ?? false
     skip: socketActivationUnavailable() ?? false,
   }, async () => {
     const socketPath = path.join(tempDir(), 'http.sock');
-    const env = { ...environment(SERVICE), HANDOFF_BACKEND: 'native' };
+    const env: Record<string, string> = { ...environment(SERVICE), HANDOFF_BACKEND: 'native' };
     const app = startActivated(env, { listen: [socketPath], names: values(SOCKET, 'FileDescriptorName') });
     running.push(app);
-    await waitUntilServing({ socketPath });
+    const base = env.HANDOFF_BASE_PATH ?? '';
+    await waitUntilServing({ socketPath }, `${base}/health`);
     await app.waitForLine(/^\[main\] serving with native on .*\(socket activation: fd 3, named http, 1 passed\)$/);
     // Work that starts every pool: requests on both native pools, a body, Node's fs pool.
     for (let i = 0; i < 20; i++) {
-      await send({ socketPath }, { method: 'POST', path: '/__test/upload', body: 'x'.repeat(1000) });
+      const reply = await send(
+        { socketPath },
+        { method: 'POST', path: `${base}/__test/upload`, body: 'x'.repeat(1000) },
+      );
+      assert.equal(reply.status, 200);
     }
     const pid = app.child.pid;
     assert.ok(pid !== undefined);

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
@@ -114,6 +114,12 @@ pub struct NotesDb {
     ready: AtomicBool,
     /// One migration attempt at a time in this process.
     migrating: tokio::sync::Mutex<()>,
+    /// Migration attempts that failed: a request that waited for another's attempt takes its
+    /// answer instead of trying again at once, so a burst of requests while the database is
+    /// down does not queue one timeout after another.
+    failures: AtomicU64,
+    /// Whether the last failed attempt was [`Unavailable::NotWritable`].
+    last_not_writable: AtomicBool,
 }
 
 impl std::fmt::Debug for NotesDb {
@@ -208,6 +214,8 @@ impl NotesDb {
             shown,
             ready: AtomicBool::new(false),
             migrating: tokio::sync::Mutex::new(()),
+            failures: AtomicU64::new(0),
+            last_not_writable: AtomicBool::new(false),
         })
     }
 
@@ -344,9 +352,18 @@ impl NotesDb {
         if self.ready.load(Ordering::Acquire) {
             return Ok(());
         }
+        let failures = self.failures.load(Ordering::Acquire);
         let _one_at_a_time = self.migrating.lock().await;
         if self.ready.load(Ordering::Acquire) {
             return Ok(());
+        }
+        if self.failures.load(Ordering::Acquire) != failures {
+            // An attempt failed while this request waited for it.
+            return Err(if self.last_not_writable.load(Ordering::Acquire) {
+                Unavailable::NotWritable
+            } else {
+                Unavailable::NoAnswer
+            });
         }
         let applied = match &self.pool {
             Pool::Sqlite { pool, options } => migrate_sqlite(pool, options).await,
@@ -357,7 +374,13 @@ impl NotesDb {
                 self.ready.store(true, Ordering::Release);
                 Ok(())
             }
-            Err(e) => Err(self.failed("migrations", &e)),
+            Err(e) => {
+                let unavailable = self.failed("migrations", &e);
+                self.last_not_writable
+                    .store(unavailable == Unavailable::NotWritable, Ordering::Release);
+                self.failures.fetch_add(1, Ordering::AcqRel);
+                Err(unavailable)
+            }
         }
     }
 
@@ -365,7 +388,11 @@ impl NotesDb {
     /// masked) and says which fixed reason the client gets.
     fn failed(&self, what: &str, error: &sqlx::Error) -> Unavailable {
         let unavailable = classify(error);
-        let cause = error.to_string().replace(['\n', '\r'], " ");
+        let mut cause = error.to_string().replace(['\n', '\r'], " ");
+        if matches!(error, sqlx::Error::PoolTimedOut) {
+            // The pool retries a refused connection until its timeout, then says only this.
+            cause.push_str(" (no connection: refused, or no answer in time)");
+        }
         log_line(&format!(
             "notes: database unavailable ({what} on {}): {cause}",
             self.shown

@@ -20,9 +20,8 @@ use axum::Router;
 use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tower::ServiceExt;
 
 use lingering::Lingering;
@@ -202,7 +201,8 @@ async fn serve(
     mut shutdown: oneshot::Receiver<Duration>,
     options: ServeOptions,
 ) {
-    let graceful = GracefulShutdown::new();
+    // The shutdown signal to every connection; it waits for all of them by `closed()`.
+    let (graceful, _) = watch::channel(());
     let open = Arc::new(AtomicUsize::new(0));
     let mut refusing = false;
     let grace = loop {
@@ -245,9 +245,10 @@ async fn serve(
     // Closing the listener (and removing its socket file) before draining means new clients
     // are refused at once instead of queueing behind a server that is going away.
     drop(listener);
-    let open = graceful.count();
+    let open = graceful.receiver_count();
+    let _ = graceful.send(());
     tokio::select! {
-        () = graceful.shutdown() => {}
+        () = graceful.closed() => {}
         () = tokio::time::sleep(grace) => {
             log_line(&format!(
                 "shutdown grace of {} ms over; closing the connections still open (of {open} at the start)",
@@ -277,12 +278,16 @@ fn serve_connection<S>(
     stream: S,
     peer: PeerAddr,
     app: Router,
-    graceful: &GracefulShutdown,
+    graceful: &watch::Sender<()>,
     (options, slot): (ServeOptions, ConnectionSlot),
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    // Notified at each request (a permit is kept until the shutdown asks for it).
+    let requested = Arc::new(tokio::sync::Notify::new());
+    let seen = Arc::clone(&requested);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        seen.notify_one();
         request.extensions_mut().insert(peer);
         app.clone().oneshot(request.map(Body::new))
     });
@@ -293,10 +298,28 @@ fn serve_connection<S>(
         // A client trickling its head (slowloris) is cut off, as Node's headersTimeout does.
         .header_read_timeout(options.header_timeout)
         .serve_connection(TokioIo::new(stream), service);
-    let connection = graceful.watch(connection);
+    // Subscribed here, in the accept loop, so a shutdown signalled from now on is seen.
+    let mut shutdown = graceful.subscribe();
     tokio::spawn(async move {
-        // A client that resets or sends garbage ends its own connection; nothing to report.
-        let _ = connection.await;
+        let mut connection = std::pin::pin!(connection);
+        let (mut signalled, mut closing) = (false, false);
+        loop {
+            tokio::select! {
+                // A client that resets or sends garbage ends its own connection; nothing to report.
+                _ = connection.as_mut() => break,
+                _ = shutdown.changed(), if !signalled => signalled = true,
+                // Once shutting down, a connection that has had a request is closed after the one
+                // under way (at once when idle). One accepted whose first request has not been
+                // read yet waits for it: closing it now would reset a request the client may have
+                // sent already (queued on the socket before the shutdown); it is answered, then
+                // closed. One that never sends is closed by the header timeout or the grace.
+                () = requested.notified(), if signalled && !closing => {
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+        }
+        drop(shutdown);
         drop(slot);
     });
 }
