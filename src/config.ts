@@ -147,8 +147,8 @@ function readAppSettings(env: NodeJS.ProcessEnv) {
     databaseUrl: readDatabaseUrl(env.DATABASE_URL), // [examples]
   };
 }
-
 // [examples] begin
+
 /**
  * `DATABASE_URL` for the notes example: unset or empty → the SQLite file `data/app.db` under the
  * app root; `sqlite:<path>` (relative to the app root) → that file; `mysql://` or `mariadb://`

@@ -17,6 +17,7 @@ export interface Resources {}
  * be down at start (a database) should connect lazily rather than throw. */
 export async function setup(_config: Config): Promise<Resources> {
   return {
+    // One line per resource, e.g. `db: createPool(_config.app.databaseUrl),`
     notes: await openNotes(_config.app.databaseUrl), // [examples]
   };
 }
@@ -24,6 +25,7 @@ export async function setup(_config: Config): Promise<Resources> {
 /** Releases the resources on graceful shutdown, once no request is in flight (or the shutdown
  * grace is over). A failure is logged; the shutdown goes on. */
 export async function close(_resources: Resources): Promise<void> {
+  // One line per resource, e.g. `await _resources.db.end();`
   await _resources.notes.close(); // [examples]
 }
 
@@ -32,6 +34,7 @@ export async function close(_resources: Resources): Promise<void> {
  * a second (a check that times out reports down). The template has none. */
 export async function checks(_resources: Resources): Promise<Record<string, boolean>> {
   return {
+    // One line per check, e.g. `db: await isUp(_resources.db),`
     database: await _resources.notes.isUp(), // [examples]
   };
 }

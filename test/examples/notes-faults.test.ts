@@ -186,15 +186,7 @@ describe('notes: MariaDB killed under load', () => {
 
 describe('notes: SQLite on a read-only or full data directory', () => {
   for (const backend of ['native', 'fastify'] as const) {
-    // The fallback's recursive mkdir of data/ on a read-only file system fails with ENOENT (Node's
-    // mkdirp reports the parent's lookup, not EROFS), which it takes for "did not answer".
-    const todo =
-      backend === 'fastify'
-        ? 'the fallback answers "it did not answer" here: mkdir -p reports ENOENT on a read-only file system'
-        : undefined;
-    it(`${backend}: read-only at start, then writable: 503 not writable, a log line, then the notes with no restart`, {
-      todo,
-    }, async (t) => {
+    it(`${backend}: read-only at start, then writable: 503 not writable, a log line, then the notes with no restart`, async (t) => {
       if (!skipUnless(t, backend) || !requireMounts(t)) return;
       const mount = fixtures.mountTmpfs('4m');
       const file = path.join(mount, 'data', 'app.db');

@@ -46,7 +46,8 @@ export interface MariaDbInstance {
   pid(): number | undefined;
   /** The server's error log so far. */
   readLog(): string;
-  /** SQL as root over the socket with the `mariadb` client; resolves with its output (tab-separated, no headers). */
+  /** SQL as root over the socket with the `mariadb` client, in the app's database; resolves with
+   * its output (tab-separated, no headers). */
   query(sql: string): Promise<string>;
   /** SIGTERM and wait for the exit (SIGKILL after 60 s): a clean shutdown. */
   stop(): Promise<void>;
@@ -175,7 +176,7 @@ export async function startMariaDb(): Promise<MariaDbInstance> {
         },
       );
     });
-  const query = (sql: string) => client(sql, ['--user=root']);
+  const query = (sql: string) => client(sql, ['--user=root', `--database=${MARIADB_DATABASE}`]);
 
   const start = async () => {
     if (running()) return;
@@ -270,7 +271,7 @@ export async function startMariaDb(): Promise<MariaDbInstance> {
     // One user per host form: `localhost` is the Unix socket, `127.0.0.1` TCP (with
     // --skip-name-resolve the client's address is matched as written).
     const quoted = `'${password.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-    await query(
+    await client(
       [
         `CREATE DATABASE \`${MARIADB_DATABASE}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
         `CREATE USER '${MARIADB_USER}'@'localhost' IDENTIFIED BY ${quoted}`,
@@ -278,6 +279,7 @@ export async function startMariaDb(): Promise<MariaDbInstance> {
         `GRANT ALL PRIVILEGES ON \`${MARIADB_DATABASE}\`.* TO '${MARIADB_USER}'@'localhost'`,
         `GRANT ALL PRIVILEGES ON \`${MARIADB_DATABASE}\`.* TO '${MARIADB_USER}'@'127.0.0.1'`,
       ].join('; '),
+      ['--user=root'],
     );
   } catch (error) {
     await instance.remove();

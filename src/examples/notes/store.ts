@@ -8,7 +8,7 @@
 // applied once, every request first tries to apply them. Every value is a bound parameter. The
 // real cause of a failure goes to the log, one line, with the password masked; the client gets
 // one of the fixed reasons below.
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { ApiError } from '../../api';
@@ -197,6 +197,17 @@ function loadSqlite(): SqliteModule | undefined {
   }
 }
 
+/** Creates `dir` and its parents. Node's recursive mkdir reports ENOENT where the file system
+ * refused (EROFS, EACCES): the last step is tried again alone for the real cause. */
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT' && existsSync(path.dirname(dir))) mkdirSync(dir);
+    throw error;
+  }
+}
+
 /** SQLite's primary result codes that mean the file cannot be written: READONLY, IOERR, FULL,
  * CANTOPEN; and the file system's refusals. */
 function sqliteReason(error: unknown): Reason {
@@ -229,6 +240,7 @@ function noteFromSqlite(row: Record<string, unknown>): Note {
 
 class SqliteStore implements NotesStore {
   private db: SqliteDatabase | undefined;
+  private opening: Promise<SqliteDatabase> | undefined;
   private readonly shown: string;
 
   constructor(
@@ -241,11 +253,19 @@ class SqliteStore implements NotesStore {
   /** The open, migrated database: opened (and the directory created) on first use, and again
    * after a failure. SQLite answers synchronously: a busy file holds this process for up to the
    * busy timeout. */
-  private async open(what: string): Promise<SqliteDatabase> {
-    if (this.db !== undefined) return this.db;
+  private open(what: string): Promise<SqliteDatabase> {
+    if (this.db !== undefined) return Promise.resolve(this.db);
+    // Requests that arrive while the file is being opened wait for that one attempt.
+    this.opening ??= this.openNow(what).finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async openNow(what: string): Promise<SqliteDatabase> {
     let db: SqliteDatabase | undefined;
     try {
-      mkdirSync(path.dirname(this.file), { recursive: true });
+      makeDirectory(path.dirname(this.file));
       db = new this.sqlite.DatabaseSync(this.file);
       db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       // Switching a file to WAL takes a lock the busy timeout does not wait for: retry (bounded).

@@ -3,7 +3,8 @@
 // bundle's own .htaccess command, no DATABASE_URL (so the SQLite file data/app.db under the app
 // root, created by the app as the account's user). Notes are created, `touch tmp/restart.txt`
 // restarts the app, and the new process (another pid) serves the same notes. On native and on the
-// fallback (under Node 22, which has node:sqlite).
+// fallback (under Node 22, which has node:sqlite). Here rather than in test/e2e/ so that
+// `npm run examples:remove` takes it with the demo.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
