@@ -376,6 +376,9 @@ describe('updating an installed app from one release zip to the next, under Apac
         }
       }
     };
+    // The app root's own .htaccess (the zip's holds placeholders) must survive the update.
+    const ownHtaccess = path.join(account.appRoot, '.htaccess');
+    writeFileSync(ownHtaccess, '# mine\n');
     const clients = [client(), client(), client(), client()];
     // Once the load runs: the documented update, in the app root, as the account's user.
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -425,6 +428,7 @@ describe('updating an installed app from one release zip to the next, under Apac
     assert.match(apache.readLog(), new RegExp(`App ${first.pid} output: \\[main\\] stopped`));
     assert.doesNotMatch(apache.readLog(), /SIGSEGV|SIGBUS|segmentation fault|Bus error/i);
     assert.equal(readFileSync(addon).length, readFileSync(path.join(outDir ?? '', NAME, ADDON)).length + 4096);
+    assert.equal(readFileSync(ownHtaccess, 'utf8'), '# mine\n', 'the app root keeps its .htaccess');
     assert.deepEqual(
       readdirSync(path.join(account.appRoot, 'tmp')).filter((name) => name.startsWith('update.')),
       [],
