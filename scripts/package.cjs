@@ -5,7 +5,7 @@
 // holding app.js, dist/, the native addons for linux-x64-gnu and linux-arm64-gnu, both linked
 // against glibc 2.17 (CloudLinux 7 and newer), package.json and package-lock.json with runtime
 // dependencies only and no install scripts, .htaccess, DEPLOY.md, and deploy/update.sh (the zip
-// update) and deploy/cron.sh (cron jobs in the nodevenv). No node_modules, sources or
+// update), deploy/cron.sh (cron jobs in the nodevenv), deploy/systemd/ and deploy/nginx/ (a VPS). No node_modules, sources or
 // dev dependencies. The app loads the addon named for its process.arch.
 //
 // Each addon is built with napi-rs's `--use-napi-cross` (a gcc 4.8 toolchain with a glibc 2.17
@@ -269,6 +269,10 @@ function copyFiles() {
   for (const script of ['update.sh', 'cron.sh']) {
     fs.copyFileSync(path.join(root, 'deploy', script), path.join(stage, 'deploy', script));
     fs.chmodSync(path.join(stage, 'deploy', script), 0o755);
+  }
+  // Beyond shared hosting (the README's VPS guide): the systemd units and the nginx site.
+  for (const dir of ['systemd', 'nginx']) {
+    fs.cpSync(path.join(root, 'deploy', dir), path.join(stage, 'deploy', dir), { recursive: true });
   }
   // Compiled JavaScript only: no type declarations or source maps (they point at sources not shipped).
   fs.cpSync(path.join(root, 'dist'), path.join(stage, 'dist'), {
