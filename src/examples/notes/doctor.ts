@@ -141,7 +141,7 @@ function checkSqlite(file: string): Check {
   if (!available) {
     return warn(
       'database',
-      `DATABASE_URL is sqlite:${file}, and this Node.js ${process.versions.node} has no node:sqlite (22.13 or newer): the notes answer 503`,
+      `DATABASE_URL is sqlite:${file}, and this Node.js ${process.versions.node} has no node:sqlite (22.13 or newer): when the fallback serves, the notes answer 503`,
       'choose Node.js 22 or newer in Setup Node.js App, or set DATABASE_URL to a MySQL database (mysql://user:password@localhost/database).',
     );
   }
