@@ -60,7 +60,7 @@ function main(work) {
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const tree = path.join(work, `${manifest.name}-${manifest.version}`);
   fs.copyFileSync(path.join(root, '.cpanel.yml'), path.join(tree, '.cpanel.yml'));
-  fs.mkdirSync(path.join(tree, 'deploy'));
+  fs.mkdirSync(path.join(tree, 'deploy'), { recursive: true });
   fs.copyFileSync(path.join(root, 'deploy', 'cpanel-deploy.sh'), path.join(tree, 'deploy', 'cpanel-deploy.sh'));
   fs.chmodSync(path.join(tree, 'deploy', 'cpanel-deploy.sh'), 0o755);
 

@@ -4,7 +4,8 @@
 //   release/passenger-handoff-<version>.zip   (the same files at its top, to extract in the app root)
 // holding app.js, dist/, the native addons for linux-x64-gnu and linux-arm64-gnu, both linked
 // against glibc 2.17 (CloudLinux 7 and newer), package.json and package-lock.json with runtime
-// dependencies only and no install scripts, .htaccess and DEPLOY.md. No node_modules, sources or
+// dependencies only and no install scripts, .htaccess, DEPLOY.md, and deploy/update.sh (the zip
+// update) and deploy/cron.sh (cron jobs in the nodevenv). No node_modules, sources or
 // dev dependencies. The app loads the addon named for its process.arch.
 //
 // Each addon is built with napi-rs's `--use-napi-cross` (a gcc 4.8 toolchain with a glibc 2.17
@@ -108,7 +109,7 @@ async function main() {
     progress('(no ELF or glibc check without addons)');
   }
 
-  progress('copying app.js, dist/, .htaccess, DEPLOY.md and a runtime-only package.json');
+  progress('copying app.js, dist/, .htaccess, DEPLOY.md, deploy/ and a runtime-only package.json');
   copyFiles();
   progress('writing package-lock.json with runtime dependencies only');
   writeLockfile();
@@ -263,6 +264,12 @@ function copyFiles() {
   fs.copyFileSync(path.join(root, 'app.js'), path.join(stage, 'app.js'));
   fs.copyFileSync(path.join(root, '.htaccess'), path.join(stage, '.htaccess'));
   fs.copyFileSync(path.join(root, 'deploy', 'DEPLOY.md'), path.join(stage, 'DEPLOY.md'));
+  // Run on the host: the zip update (by rename, never over the loaded addon) and the cron wrapper.
+  fs.mkdirSync(path.join(stage, 'deploy'), { recursive: true });
+  for (const script of ['update.sh', 'cron.sh']) {
+    fs.copyFileSync(path.join(root, 'deploy', script), path.join(stage, 'deploy', script));
+    fs.chmodSync(path.join(stage, 'deploy', script), 0o755);
+  }
   // Compiled JavaScript only: no type declarations or source maps (they point at sources not shipped).
   fs.cpSync(path.join(root, 'dist'), path.join(stage, 'dist'), {
     recursive: true,

@@ -2,10 +2,10 @@
 // `passenger-handoff <command>`: deploy helpers run on the host (or before uploading). `htaccess`
 // writes the CloudLinux Passenger block with the right values; `doctor` checks the host
 // (src/doctor/), loaded only when asked for.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { HtaccessError, renderHtaccess } from './deploy/htaccess';
+import { HtaccessError, mergeHtaccess, renderHtaccess } from './deploy/htaccess';
 
 const USAGE = `Usage: passenger-handoff htaccess --base-uri /api --node /path/to/bin/node [--app-root DIR] [--out FILE]
        passenger-handoff doctor [--docroot DIR] [--url URL] [--json]
@@ -15,7 +15,8 @@ Writes the .htaccess block that makes Passenger start this app (as CloudLinux's 
   --base-uri PATH      the URL path the API answers under: /api, or / for the whole site
   --node FILE          the Node binary, e.g. ~/nodevenv/passenger-handoff/20/bin/node
   --startup-file FILE  default app.js
-  --out FILE           write there (e.g. ~/public_html/api/.htaccess) instead of to stdout
+  --out FILE           write there (e.g. ~/public_html/api/.htaccess) instead of to stdout; in a file
+                       that exists, only the marked block is replaced (or added): the rest stays
 
 Checks this app's host and names every problem with its fix (\`doctor --help\` for more).
 `;
@@ -57,24 +58,39 @@ export function runCli(argv: readonly string[]): number | Promise<number> {
   const node = values.node;
   if (baseUri === undefined) return fail('--base-uri is required (e.g. --base-uri /api)');
   if (node === undefined) return fail('--node is required (the Node binary Passenger should start)');
+  const options = {
+    appRoot: path.resolve(values['app-root'] ?? packageRoot()),
+    baseUri,
+    node: path.resolve(node),
+    ...(values['startup-file'] === undefined ? {} : { startupFile: values['startup-file'] }),
+  };
+  const out = values.out === undefined ? undefined : path.resolve(values.out);
+  let existing: string | undefined;
+  if (out !== undefined) {
+    try {
+      existing = readFileSync(out, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
   let text: string;
   try {
-    text = renderHtaccess({
-      appRoot: path.resolve(values['app-root'] ?? packageRoot()),
-      baseUri,
-      node: path.resolve(node),
-      ...(values['startup-file'] === undefined ? {} : { startupFile: values['startup-file'] }),
-    });
+    text = out === undefined ? renderHtaccess(options) : mergeHtaccess(existing, options);
   } catch (error) {
-    if (error instanceof HtaccessError) return fail(error.message);
+    if (error instanceof HtaccessError) return fail(out === undefined ? error.message : `${out}: ${error.message}`);
     throw error;
   }
-  if (values.out === undefined) {
+  if (out === undefined) {
     process.stdout.write(text);
-  } else {
-    writeFileSync(values.out, text);
-    process.stderr.write(`[htaccess] wrote ${path.resolve(values.out)}\n`);
+    return 0;
   }
+  // A new file renamed over the old: Apache never reads half a file.
+  const temporary = `${out}.${process.pid}.tmp`;
+  writeFileSync(temporary, text);
+  if (existing !== undefined) chmodSync(temporary, statSync(out).mode & 0o7777);
+  renameSync(temporary, out);
+  const what = existing === undefined ? 'wrote' : existing === text ? 'unchanged' : 'updated the Passenger block in';
+  process.stderr.write(`[htaccess] ${what} ${out}\n`);
   return 0;
 }
 

@@ -44,21 +44,55 @@ const HEADER = `# Phusion Passenger configuration for passenger-handoff, in the 
 # CloudLinux's Passenger allows them. Elsewhere put them in the <VirtualHost> instead.
 `;
 
+/** The marker lines of the block, as CloudLinux writes them. */
+export const BLOCK_BEGIN = '# DO NOT REMOVE. CLOUDLINUX PASSENGER CONFIGURATION BEGIN';
+export const BLOCK_END = '# DO NOT REMOVE. CLOUDLINUX PASSENGER CONFIGURATION END';
+
 /** Renders the `.htaccess` file: comments, then the CloudLinux block. Throws HtaccessError. */
 export function renderHtaccess(options: HtaccessOptions): string {
+  return `${HEADER}\n${renderBlock(options)}`;
+}
+
+/** The block alone, from its BEGIN line to its END line (with the newline). Throws HtaccessError. */
+export function renderBlock(options: HtaccessOptions): string {
   const appRoot = checkAbsolute('--app-root', options.appRoot);
   const node = checkAbsolute('--node', options.node);
   const baseUri = checkBaseUri(options.baseUri);
   const startupFile = checkValue('--startup-file', options.startupFile ?? 'app.js');
-  return `${HEADER}
-# DO NOT REMOVE. CLOUDLINUX PASSENGER CONFIGURATION BEGIN
+  return `${BLOCK_BEGIN}
 PassengerAppRoot "${appRoot}"
 PassengerBaseURI "${baseUri}"
 PassengerNodejs "${node}"
 PassengerAppType node
 PassengerStartupFile ${startupFile}
-# DO NOT REMOVE. CLOUDLINUX PASSENGER CONFIGURATION END
+${BLOCK_END}
 `;
+}
+
+/**
+ * The `.htaccess` text with this block in it: `existing` (the file already there, if any) with its
+ * marked block replaced and every other line kept (the panel's environment variables, rewrite
+ * rules, your own lines); the block appended to a file that has none; the whole rendered file
+ * when there is no file yet. Throws HtaccessError for a BEGIN line without its END.
+ */
+export function mergeHtaccess(existing: string | undefined, options: HtaccessOptions): string {
+  const block = renderBlock(options);
+  if (existing === undefined) return renderHtaccess(options);
+  const lines = existing.split('\n');
+  const begin = lines.findIndex((line) => line.trim() === BLOCK_BEGIN);
+  if (begin === -1) {
+    const separator = existing === '' || existing.endsWith('\n') ? '' : '\n';
+    return `${existing}${separator}${existing === '' ? '' : '\n'}${block}`;
+  }
+  const end = lines.findIndex((line, index) => index > begin && line.trim() === BLOCK_END);
+  if (end === -1) {
+    throw new HtaccessError(
+      `the file has "${BLOCK_BEGIN}" (line ${begin + 1}) but no "${BLOCK_END}" after it: fix it by hand.`,
+    );
+  }
+  const before = lines.slice(0, begin).join('\n');
+  const after = lines.slice(end + 1).join('\n');
+  return `${before}${begin > 0 ? '\n' : ''}${block}${after}`;
 }
 
 function checkValue(option: string, value: string): string {

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PACKAGE_ROOT } from '../config';
+import { checkDatabase } from '../examples/notes/doctor'; // [examples]
 import {
   checkConfig,
   checkDependencies,
@@ -64,6 +65,7 @@ export async function runDoctor(options: DoctorOptions): Promise<{ appRoot: stri
     probe = probed.result;
     checks.push(checkNativeLoad(config, probed));
     checks.push(checkThreads(config, probe), checkMemory(probe), checkOpenFiles(config));
+    checks.push(await checkDatabase(config.app.databaseUrl, home)); // [examples]
   }
   checks.push(checkFrontServer(env), ...checkHtaccess(context, config), checkTmp(appRoot), checkLogs(context));
   if (options.url !== undefined) checks.push(await checkUrl(options.url, probe));

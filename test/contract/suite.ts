@@ -148,10 +148,16 @@ export function defineContractTests(target: () => ContractTarget): void {
   const upload = (body: Buffer | string, headers: Record<string, string | number> = {}, pieceSize?: number) =>
     call({ method: 'POST', path: '/__test/upload', headers, body, ...(pieceSize ? { pieceSize } : {}) });
 
-  it('GET /ready answers 200 while serving (503 draining once the shutdown starts: test/vps/drain.test.ts)', async () => {
-    assert.deepEqual(expectJson(await call({ path: '/ready' }), 200), { status: 'ready' });
+  it('GET /ready answers 200 while serving, 503 not_ready while a check /health reports is down (503 draining once the shutdown starts: test/vps/drain.test.ts)', async () => {
+    const health = expectJson(await call({ path: '/health' }), 200) as { checks?: Record<string, string> };
+    const down = Object.entries(health.checks ?? {})
+      .filter(([, state]) => state === 'down')
+      .map(([name]) => name);
+    const ready = await call({ path: '/ready' });
+    if (down.length === 0) assert.deepEqual(expectJson(ready, 200), { status: 'ready' });
+    else expectErr(ready, 'not_ready', { down: down.join(', ') });
     const head = await call({ method: 'HEAD', path: '/ready' });
-    assert.equal(head.status, 200);
+    assert.equal(head.status, ready.status);
   });
 
   it('GET /health reports the backend, version, pid and uptime', async () => {

@@ -2,7 +2,7 @@
 // and what stock Apache says when it is read as a real .htaccess (the README quotes it).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -51,6 +51,61 @@ describe('passenger-handoff htaccess', () => {
       'PassengerAppType node',
       'PassengerStartupFile app.js',
     ]);
+  });
+
+  it('--out into an existing .htaccess replaces only its marked block and keeps every other line', () => {
+    const out = path.join(dir, 'existing', '.htaccess');
+    spawnSync('mkdir', ['-p', path.dirname(out)]);
+    const above = 'RewriteEngine On\nRewriteRule ^old$ /new [R=301,L]\n\n';
+    const below =
+      '\n# DO NOT REMOVE. CLOUDLINUX ENV VARS CONFIGURATION BEGIN\n<IfModule Litespeed>\nSetEnv HANDOFF_THREADS "2"\n</IfModule>\n# DO NOT REMOVE. CLOUDLINUX ENV VARS CONFIGURATION END\nHeader set X-Mine "1"';
+    const oldBlock = renderHtaccess({ appRoot: '/home/ann/old', baseUri: '/old', node: '/usr/bin/node' }).slice(
+      renderHtaccess({ appRoot: '/home/ann/old', baseUri: '/old', node: '/usr/bin/node' }).indexOf('# DO NOT REMOVE.'),
+    );
+    writeFileSync(out, `${above}${oldBlock}${below}`);
+    chmodSync(out, 0o640);
+    const args = [
+      'htaccess',
+      '--app-root',
+      '/home/ann/app',
+      '--base-uri',
+      '/v1',
+      '--node',
+      '/n/bin/node',
+      '--out',
+      out,
+    ];
+    const result = runCli(...args);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /\[htaccess\] updated the Passenger block in /);
+    const newBlock = renderHtaccess({ appRoot: '/home/ann/app', baseUri: '/v1', node: '/n/bin/node' });
+    assert.equal(readFileSync(out, 'utf8'), `${above}${newBlock.slice(newBlock.indexOf('# DO NOT REMOVE.'))}${below}`);
+    assert.equal(statSync(out).mode & 0o777, 0o640, 'the file keeps its mode');
+    // Again with the same values: nothing changes.
+    const again = runCli(...args);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /\[htaccess\] unchanged /);
+
+    // A file without the block keeps all it has; the block goes after it.
+    const plain = path.join(dir, 'existing', 'plain.htaccess');
+    writeFileSync(plain, 'Options -Indexes');
+    assert.equal(runCli(...args.slice(0, -1), plain).status, 0);
+    assert.equal(
+      readFileSync(plain, 'utf8'),
+      `Options -Indexes\n\n${newBlock.slice(newBlock.indexOf('# DO NOT REMOVE.'))}`,
+    );
+
+    // A BEGIN line without its END: nothing is written, the error says so.
+    const broken = path.join(dir, 'existing', 'broken.htaccess');
+    const text = 'Options -Indexes\n# DO NOT REMOVE. CLOUDLINUX PASSENGER CONFIGURATION BEGIN\nPassengerAppRoot "/x"\n';
+    writeFileSync(broken, text);
+    const refused = runCli(...args.slice(0, -1), broken);
+    assert.equal(refused.status, 2);
+    assert.match(
+      refused.stderr,
+      /broken\.htaccess: the file has "# DO NOT REMOVE\. CLOUDLINUX PASSENGER CONFIGURATION BEGIN" \(line 2\) but no .*END" after it/,
+    );
+    assert.equal(readFileSync(broken, 'utf8'), text);
   });
 
   it('prints to stdout, with the package folder as the default app root', () => {

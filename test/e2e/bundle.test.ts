@@ -8,7 +8,8 @@
 // qemu-aarch64-static on Debian's arm64 libc (multiarch), passes the contract suite over a Unix
 // socket. Emulation is slow; the suite runs once there, and nothing here is timed.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import {
   cpSync,
   existsSync,
@@ -124,12 +125,14 @@ describe('npm run package', () => {
       'package-lock.json',
       '.htaccess',
       'DEPLOY.md',
+      'deploy/update.sh',
+      'deploy/cron.sh',
     ]) {
       assert.ok(tree.includes(file), `${file} is in the bundle`);
     }
     const unexpected = tree.filter(
       (file) =>
-        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|native\/handoff\.linux-(x64|arm64)-gnu\.node|dist\/.*\.(js|sql)|dist\/api\/errors\.json)$/.test(
+        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|deploy\/(update|cron)\.sh|native\/handoff\.linux-(x64|arm64)-gnu\.node|dist\/.*\.(js|sql)|dist\/api\/errors\.json)$/.test(
           file,
         ),
     );
@@ -279,6 +282,158 @@ describe('the bundle uploaded to a cPanel account, under Apache at /api', () => 
         /\[native\] not loaded, serving with fastify instead: .*handoff\.linux-x64-gnu\.node.*invalid ELF header/,
       );
     });
+  });
+});
+
+describe('updating an installed app from one release zip to the next, under Apache at /api, under load', () => {
+  let account: Account | undefined;
+  let apache: ApacheInstance | undefined;
+  let nextZip = '';
+  const V2 = VERSION.replace(
+    /^(\d+)\.(\d+)\.(\d+).*$/,
+    (_, major, minor, patch) => `${major}.${minor}.${Number(patch) + 1}`,
+  );
+
+  before(async (t) => {
+    if (!buildBundle(t as never) || !requireApache(t as never) || !outDir) return;
+    account = createAccount();
+    extractInto(account, path.join(outDir, `${NAME}.zip`));
+    runNpmInstall(account);
+    const htaccess = path.join(account.docRoot, 'api', '.htaccess');
+    account.run('mkdir', ['-p', path.dirname(htaccess)], account.home);
+    account.run(
+      account.node,
+      ['dist/cli.js', 'htaccess', '--base-uri', '/api', '--node', account.node, '--out', htaccess],
+      account.appRoot,
+    );
+    // The next release: the same bundle with the version bumped and another addon file (the same
+    // code with bytes appended, which the loader ignores), zipped as `npm run package` zips.
+    const next = mkdtempSync(path.join(tmpdir(), 'handoff-next-'));
+    const tree = path.join(next, NAME);
+    cpSync(path.join(outDir, NAME), tree, { recursive: true });
+    const manifest = JSON.parse(readFileSync(path.join(tree, 'package.json'), 'utf8'));
+    manifest.version = V2;
+    writeFileSync(path.join(tree, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    writeFileSync(path.join(tree, ADDON), Buffer.concat([readFileSync(path.join(tree, ADDON)), Buffer.alloc(4096, 7)]));
+    const zipped = spawnSync('zip', ['-qr', path.join(next, 'next.zip'), '.'], { cwd: tree, encoding: 'utf8' });
+    assert.equal(zipped.status, 0, zipped.stderr);
+    // Uploaded into the home folder, as File Manager does.
+    nextZip = path.join(account.home, `passenger-handoff-${V2}.zip`);
+    cpSync(path.join(next, 'next.zip'), nextZip);
+    rmSync(next, { recursive: true, force: true });
+    spawnSync('chown', [`${account.user}:`, nextZip]);
+    apache = await startApache({
+      appRoot: account.appRoot,
+      baseUri: '/api',
+      docRoot: account.docRoot,
+      htaccess,
+      user: account.user,
+      env: TEST_ENV,
+    });
+  });
+  after(async () => {
+    await apache?.stop('stop');
+    account?.remove();
+  });
+
+  it('deploy/update.sh renames the new files in, and every request is answered 200 on the way', async () => {
+    assert.ok(apache && account, 'Apache is running');
+    const endpoint = { host: '127.0.0.1', port: apache.port };
+    const first = (await send(endpoint, { path: '/api/health' })).json() as {
+      version: string;
+      backend: string;
+      pid: number;
+    };
+    assert.equal(first.version, VERSION);
+    assert.equal(first.backend, 'native');
+    const addon = path.join(account.appRoot, ADDON);
+    const oldInode = statSync(addon).ino;
+    const maps = readFileSync(`/proc/${first.pid}/maps`, 'utf8');
+    assert.ok(maps.includes(addon), 'the running app has the addon mapped');
+
+    // Four clients send requests without pause until the new version has answered each of them.
+    const failures: string[] = [];
+    const seen = new Map<string, number>();
+    let sent = 0;
+    let updated = false;
+    const deadline = Date.now() + 120_000;
+    const client = async () => {
+      let sawNew = false;
+      while (!(updated && sawNew) && Date.now() < deadline) {
+        sent += 1;
+        try {
+          const reply = await send(endpoint, { path: '/api/health' });
+          if (reply.status !== 200) {
+            failures.push(`${reply.status} ${reply.text.slice(0, 200)}`);
+            continue;
+          }
+          const body = reply.json() as { version: string; backend: string; pid: number };
+          const key = `${body.version} ${body.backend} ${body.pid}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+          if (updated && body.version === V2) sawNew = true;
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }
+    };
+    // The app root's own .htaccess (the zip's holds placeholders) must survive the update.
+    const ownHtaccess = path.join(account.appRoot, '.htaccess');
+    writeFileSync(ownHtaccess, '# mine\n');
+    const clients = [client(), client(), client(), client()];
+    // Once the load runs: the documented update, in the app root, as the account's user.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Not spawnSync: the clients keep sending while the files are swapped.
+    const update = spawn(
+      'runuser',
+      ['-u', account.user, '--', 'env', `HOME=${account.home}`, 'bash', 'deploy/update.sh', nextZip],
+      {
+        cwd: account.appRoot,
+      },
+    );
+    let output = '';
+    update.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    update.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const [code] = (await once(update, 'close')) as [number | null];
+    updated = true;
+    assert.equal(code, 0, output);
+    await Promise.all(clients);
+
+    assert.match(
+      output,
+      new RegExp(`\\[update\\] \\d+ file\\(s\\) updated in .* \\(version ${V2.replace(/\./g, '\\.')}\\)`),
+    );
+    assert.match(output, /\[update\] restart requested: .*tmp\/restart\.txt/);
+    assert.deepEqual(
+      failures,
+      [],
+      `every one of ${sent} requests was answered 200 (seen: ${JSON.stringify([...seen])})`,
+    );
+    const versions = [...seen.keys()];
+    assert.ok(
+      versions.some((key) => key.startsWith(`${VERSION} native ${first.pid}`)),
+      'the old version served',
+    );
+    const served = versions.find((key) => key.startsWith(`${V2} `));
+    assert.ok(served, `the new version served: ${versions.join(', ')}`);
+    assert.match(served, new RegExp(`^${V2.replace(/\./g, '\\.')} native \\d+$`));
+    assert.notEqual(Number(served.split(' ')[2]), first.pid);
+
+    // The addon was replaced by a new file, never written over: the old process kept its mapping
+    // and stopped cleanly; the new one maps the new file.
+    assert.notEqual(statSync(addon).ino, oldInode, 'a new file took the addon name');
+    assert.match(apache.readLog(), new RegExp(`App ${first.pid} output: \\[main\\] stopped`));
+    assert.doesNotMatch(apache.readLog(), /SIGSEGV|SIGBUS|segmentation fault|Bus error/i);
+    assert.equal(readFileSync(addon).length, readFileSync(path.join(outDir ?? '', NAME, ADDON)).length + 4096);
+    assert.equal(readFileSync(ownHtaccess, 'utf8'), '# mine\n', 'the app root keeps its .htaccess');
+    assert.deepEqual(
+      readdirSync(path.join(account.appRoot, 'tmp')).filter((name) => name.startsWith('update.')),
+      [],
+      'the staging folder is gone',
+    );
   });
 });
 

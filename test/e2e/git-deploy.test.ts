@@ -18,6 +18,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -369,8 +370,18 @@ describe('a plain SSH host: bare repository with deploy/post-receive, Apache ser
     assert.ok(apache && account && built, 'Apache is running');
     const old = await health(apache);
     assert.equal(old.body?.version, V1);
+    // The app root's own .htaccess (the branch's holds placeholders) survives the checkout.
+    const mine = path.join(account.appRoot, '.htaccess');
+    assert.match(readFileSync(mine, 'utf8'), /PassengerAppRoot "\/home\/USER\//, 'the first push brought one');
+    account.run('sh', ['-c', `printf '# mine\\nSetEnv MINE 1\\n' > ${mine}`], account.home);
     pushOutputs.push(push(account, built.clone, bare, built.deploy2));
     assert.match(pushOutputs[1] ?? '', /\[deploy\] deployed/);
+    assert.equal(readFileSync(mine, 'utf8'), '# mine\nSetEnv MINE 1\n', 'the app root keeps its .htaccess');
+    assert.deepEqual(
+      readdirSync(account.appRoot).filter((name) => name.startsWith('.htaccess.')),
+      [],
+      'nothing left beside it',
+    );
     const now = await waitForVersion(apache, V2);
     assert.equal(now.backend, 'native');
     assert.notEqual(now.pid, old.body?.pid);

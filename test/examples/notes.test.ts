@@ -620,6 +620,25 @@ describe('the fallback on Node 20 with SQLite (no node:sqlite)', () => {
   });
 });
 
+describe('the fallback on SQLite under newer Nodes (node:sqlite changes between releases)', () => {
+  for (const major of [24, 26]) {
+    it(`Node ${major}: stores and reads back a note, NUL and all; /health up`, async (t) => {
+      const node = obtainNode(major);
+      if (!node.ok) return t.skip(node.reason);
+      const dir = scratch();
+      const served = await serve('fastify', { DATABASE_URL: `sqlite:${path.join(dir, 'n.db')}` }, node.command);
+      const note = await create(served, 'a\u0000b é', '');
+      const read = await served.call({ path: `/notes/${note.id}` });
+      assert.deepEqual(expectJson(read, 200), note);
+      assert.deepEqual((expectJson(await served.call({ path: '/health' }), 200) as { checks: unknown }).checks, {
+        database: 'up',
+      });
+      assert.ok(!served.app.lines().some((line) => /ExperimentalWarning/.test(line)), served.app.lines().join('\n'));
+      await served.stop();
+    });
+  }
+});
+
 describe('DATABASE_URL', () => {
   it('refuses an unusable value at start, naming DATABASE_URL, the password masked', async () => {
     for (const backend of ['fastify', 'native'] as const) {

@@ -120,7 +120,7 @@ describe('socket activation refusals', { skip: socketActivationUnavailable() ?? 
     const app = startApp({ HANDOFF_BACKEND: 'fastify', HANDOFF_SOCKET: socketPath, LISTEN_FDS: '1', LISTEN_PID: '1' });
     running.push(app);
     await app.waitForLine(/^\[main\] serving with fastify on /);
-    assert.equal((await send({ socketPath }, { path: '/ready' })).status, 200);
+    assert.equal((await send({ socketPath }, { path: '/health' })).status, 200);
     const lines = app.lines();
     assert.ok(
       lines.some((line) =>
