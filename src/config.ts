@@ -57,6 +57,8 @@ export interface Config {
   /** `HANDOFF_TRUST_PROXY`: which peers' `X-Forwarded-For`/`X-Forwarded-Proto` name the client
    * in the request log. @default off */
   readonly trustProxy: TrustProxy;
+  /** `HANDOFF_ACCESS_LOG`: a line per request on stderr, written in batches. @default true (on) */
+  readonly accessLog: boolean;
   /** Your settings (see "Your settings" below). */
   readonly app: AppSettings;
 }
@@ -121,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, pid = process.pid): Config {
     activation: readActivation(env, pid),
     drainDelayMs: readInteger(env, 'HANDOFF_DRAIN_DELAY_MS', 0, 0, 600_000),
     trustProxy: readTrustProxy(env),
+    accessLog: readOnOff(env, 'HANDOFF_ACCESS_LOG', true),
     app: Object.freeze(readAppSettings(env)),
   });
 }
@@ -262,6 +265,15 @@ function readFlag(env: NodeJS.ProcessEnv, name: string): boolean {
   if (raw === undefined || raw === '0') return false;
   if (raw === '1') return true;
   throw new ConfigError(`${name} must be 1 or 0 (got ${JSON.stringify(env[name])}).`);
+}
+
+/** `on` or `off` (also `1` or `0`), any case; unset or empty is `fallback`. */
+function readOnOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env[name])?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'on' || raw === '1') return true;
+  if (raw === 'off' || raw === '0') return false;
+  throw new ConfigError(`${name} must be on or off (got ${JSON.stringify(env[name])}).`);
 }
 
 /** `LISTEN_FDS`/`LISTEN_PID`/`LISTEN_FDNAMES` as sd_listen_fds(3) reads them: only when

@@ -37,6 +37,7 @@ pub struct Prepared {
     resources: Arc<Resources>,
     options: ServeOptions,
     trust_proxy: Arc<crate::api::config::TrustProxy>,
+    access_log: bool,
     draining: Arc<AtomicBool>,
 }
 
@@ -52,6 +53,7 @@ impl Prepared {
         let resources = Arc::new(run_setup(&runtime, app::setup(&config.app))?);
         let options = config.serve_options();
         let trust_proxy = Arc::new(config.trust_proxy.clone());
+        let access_log = config.access_log;
         let state = AppState::new(config, Arc::clone(&resources));
         let draining = Arc::clone(&state.draining);
         let router = api::router(state);
@@ -61,6 +63,7 @@ impl Prepared {
             resources,
             options,
             trust_proxy,
+            access_log,
             draining,
         })
     }
@@ -76,6 +79,7 @@ impl Prepared {
         let policy = serve::log::ClientPolicy {
             passenger: behind_passenger,
             proxy: self.trust_proxy,
+            access_log: self.access_log,
         };
         let app = serve::log::with_request_log(self.router, policy);
         let options = ServeOptions {

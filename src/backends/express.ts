@@ -26,7 +26,7 @@ export async function createExpressBackend(config: Config): Promise<Backend> {
   app.set('strict routing', true);
   app.set('case sensitive routing', true);
   app.use((req, res) => {
-    logRequest('express', req, res, config.trustProxy);
+    logRequest('express', req, res, config);
     if (hasRefusedTargetCharacters(req.url)) {
       answerBare(res, 400);
       return;

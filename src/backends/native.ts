@@ -24,6 +24,7 @@ export function nativeConfig(config: Config) {
     version: config.version,
     testRoutes: config.testRoutes,
     trustProxy: config.trustProxy,
+    accessLog: config.accessLog,
     headerTimeoutMs: config.headerTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
     maxConnections: config.maxConnections,

@@ -10,7 +10,7 @@ import { createDispatch, type Dispatch, type RawRequest } from '../api/router';
 import type { ApiResponse, BackendName } from '../api/types';
 import * as hooks from '../app/hooks';
 import { type Config, canonicalIp, type TrustProxy } from '../config';
-import { describeError, formatRequestLine, log } from '../log';
+import { describeError, formatRequestLine, log, logRequestLine } from '../log';
 import { findPassenger } from '../targets/passenger';
 import type { ListenTarget, RunningServer } from './types';
 
@@ -235,15 +235,22 @@ export function answerBare(res: ServerResponse, status: number): void {
   res.writeHead(status, { connection: 'close', 'content-length': '0' }).end();
 }
 
-/** Logs one line per request when its response has been sent (or the client went away). */
-export function logRequest(backend: BackendName, req: IncomingMessage, res: ServerResponse, trust: TrustProxy): void {
+/** Logs one line per request when its response has been sent (or the client went away),
+ * unless HANDOFF_ACCESS_LOG is off; buffered, as natively (src/log.ts). */
+export function logRequest(
+  backend: BackendName,
+  req: IncomingMessage,
+  res: ServerResponse,
+  config: Pick<Config, 'trustProxy' | 'accessLog'>,
+): void {
+  if (!config.accessLog) return;
   const started = performance.now();
-  const client = clientAddress(req, trust);
+  const client = clientAddress(req, config.trustProxy);
   const method = req.method ?? '-';
   const url = req.url ?? '/';
   const path = url.split('?', 1)[0] ?? url;
   res.once('close', () => {
-    log(backend, formatRequestLine(client, method, path, res.statusCode, performance.now() - started));
+    logRequestLine(backend, formatRequestLine(client, method, path, res.statusCode, performance.now() - started));
   });
 }
 

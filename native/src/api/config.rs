@@ -39,6 +39,8 @@ pub struct Config {
     /// Which peers may name the client in the request log with `X-Forwarded-For` and
     /// `X-Forwarded-Proto` (`HANDOFF_TRUST_PROXY`). @default none
     pub trust_proxy: TrustProxy,
+    /// Write a line per request to stderr, in batches (`HANDOFF_ACCESS_LOG`). @default true
+    pub access_log: bool,
     /// Your settings (`src/app/mod.rs`).
     pub app: AppSettings,
 }
@@ -76,6 +78,7 @@ impl Default for Config {
             max_connections: 1024,
             body_limit: 1024 * 1024,
             trust_proxy: TrustProxy::default(),
+            access_log: true,
             app: AppSettings::default(),
         }
     }
@@ -181,6 +184,7 @@ mod tests {
         assert_eq!(config.request_timeout_ms, 60_000);
         assert_eq!(config.max_connections, 1024);
         assert_eq!(config.body_limit, 1_048_576);
+        assert!(config.access_log);
     }
 
     #[test]

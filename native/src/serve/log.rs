@@ -1,8 +1,14 @@
 //! Log lines on stderr, the same shape as the fallback's (`src/log.ts`).
+//!
+//! Request lines are batched: they collect in a buffer written out when the next line would
+//! take it past [`BATCH_BYTES`], or [`FLUSH_DELAY`] after the first line went in, whichever
+//! comes first; other lines, and the end of a server ([`flush`]), write what is buffered
+//! first. So a busy server makes one `write` per batch rather than one per request, no line
+//! is lost on a graceful shutdown, and lines keep their order.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -12,12 +18,85 @@ use axum::response::Response;
 
 use crate::api::config::TrustProxy;
 
-/// Writes one `[native] <message>` line to stderr in a single write, so lines from several
-/// threads (and from Node) never interleave.
+/// Largest batch of request lines written at once: `PIPE_BUF`, the most a write to a pipe
+/// (Passenger's, a terminal's) is guaranteed to put in one piece, so lines from Node writing
+/// to the same stderr never land inside a batch.
+pub const BATCH_BYTES: usize = 4096;
+
+/// How late a buffered request line may be written at most (on a quiet server).
+pub const FLUSH_DELAY: Duration = Duration::from_millis(5);
+
+/// Request lines not yet written, and whether a flush is already planned for them.
+struct Pending {
+    lines: Vec<u8>,
+    planned: bool,
+}
+
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    lines: Vec::new(),
+    planned: false,
+});
+
+fn pending() -> std::sync::MutexGuard<'static, Pending> {
+    PENDING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Writes `bytes` to stderr in a single write (whole lines, so lines from several threads and
+/// from Node never interleave). Called with [`PENDING`] held, which keeps the order.
+fn write_out(bytes: &[u8]) {
+    // Nowhere to report a failed write to stderr; dropping the lines is the only option.
+    let _ = std::io::stderr().lock().write_all(bytes);
+}
+
+/// Writes one `[native] <message>` line to stderr at once, after the request lines still
+/// buffered (so the log keeps its order).
 pub fn log_line(message: &str) {
     let line = format!("[native] {message}\n");
-    // Nowhere to report a failed write to stderr; dropping the line is the only option.
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let mut pending = pending();
+    if !pending.lines.is_empty() {
+        write_out(&pending.lines);
+        pending.lines.clear();
+    }
+    write_out(line.as_bytes());
+}
+
+/// Buffers one `[native] <message>` request line (see the module's doc).
+pub fn log_request_line(message: &str) {
+    let line = format!("[native] {message}\n");
+    let mut pending = pending();
+    if pending.lines.len() + line.len() > BATCH_BYTES {
+        write_out(&pending.lines);
+        pending.lines.clear();
+    }
+    if line.len() > BATCH_BYTES {
+        write_out(line.as_bytes());
+        return;
+    }
+    pending.lines.extend_from_slice(line.as_bytes());
+    if !pending.planned {
+        // Outside a runtime nothing would run a timer: write at once.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            write_out(&pending.lines);
+            pending.lines.clear();
+            return;
+        };
+        pending.planned = true;
+        drop(pending);
+        runtime.spawn(async {
+            tokio::time::sleep(FLUSH_DELAY).await;
+            flush();
+        });
+    }
+}
+
+/// Writes the request lines still buffered. A server calls it once it has finished.
+pub fn flush() {
+    let mut pending = pending();
+    pending.planned = false;
+    if !pending.lines.is_empty() {
+        write_out(&pending.lines);
+        pending.lines.clear();
+    }
 }
 
 tokio::task_local! {
@@ -71,6 +150,8 @@ pub struct ClientPolicy {
     pub passenger: bool,
     /// Peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (`HANDOFF_TRUST_PROXY`).
     pub proxy: Arc<TrustProxy>,
+    /// Write a line per request (`HANDOFF_ACCESS_LOG`); off, a panic still names its request.
+    pub access_log: bool,
 }
 
 /// Middleware logging one line per request once the response head is ready.
@@ -82,9 +163,12 @@ pub async fn log_requests(
     let started = Instant::now();
     // `<method> <path>`, built once: named by the panic hook while the request runs, then logged.
     let route: Arc<str> = format!("{} {}", request.method(), request.uri().path()).into();
+    if !policy.access_log {
+        return ROUTE.scope(route, next.run(request)).await;
+    }
     let client = client_address(&request, &policy);
     let response = ROUTE.scope(Arc::clone(&route), next.run(request)).await;
-    log_line(&request_line(
+    log_request_line(&request_line(
         &client,
         &route,
         response.status().as_u16(),

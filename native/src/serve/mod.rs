@@ -129,6 +129,8 @@ impl Server {
         runtime.spawn(async move {
             serve(listener, app, shutdown_rx, options).await;
             let _ = AssertUnwindSafe(close).catch_unwind().await;
+            // Every request line out before anyone hears the server has finished.
+            log::flush();
             finished.finish();
         });
         Ok(Self {
@@ -173,6 +175,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown(Duration::ZERO);
         self.release_runtime();
+        log::flush();
     }
 }
 
