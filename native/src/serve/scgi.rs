@@ -115,7 +115,7 @@ pub async fn serve<S>(
     let head = match Head::from_block(&buffer[block.0..block.1]) {
         Ok(head) => head,
         Err(invalid) => {
-            log_scgi(&format!("400 {invalid} from {}", peer_name(peer)));
+            log_scgi(&format!("{invalid} from {}: 400", peer_name(peer)));
             let _ = write_response(&mut writer, bad_request(&invalid), false).await;
             let _ = writer.shutdown().await;
             return;
@@ -142,8 +142,14 @@ pub async fn serve<S>(
     }
 }
 
-/// The 400 `bad_request` answer, with the headers the router adds to every answer.
-fn bad_request(_why: &Invalid) -> Response {
+/// The 400 `bad_request` answer, with the headers the router adds to every answer; for a
+/// target the HTTP server would not parse, its bare 400 (no body).
+fn bad_request(why: &Invalid) -> Response {
+    if *why == Invalid::RefusedTarget {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return response;
+    }
     let mut response = AppError::new(ErrorCode::BadRequest).into_response();
     response
         .headers_mut()
@@ -152,9 +158,10 @@ fn bad_request(_why: &Invalid) -> Response {
     response
 }
 
-/// Writes `response` CGI style: `Status:` line, headers (the connection's own left out), an
-/// added `content-length` when the body's length is known (as hyper adds it), `date`, a blank
-/// line, then the body as it comes (none for HEAD). An error means the connection is broken.
+/// Writes `response` CGI style: `Status:` line, the headers in their order (the connection's
+/// own left out), then `content-length` (the response's, or the body's length when known, as
+/// hyper adds it), then `date`, a blank line, and the body as it comes (none for HEAD). An
+/// error means the connection is broken.
 async fn write_response<W: AsyncWrite + Unpin>(
     writer: &mut W,
     response: Response,
@@ -166,7 +173,11 @@ async fn write_response<W: AsyncWrite + Unpin>(
     let reason = status.canonical_reason().unwrap_or("Unknown");
     head.extend_from_slice(format!("Status: {} {reason}\r\n", status.as_u16()).as_bytes());
     for (name, value) in &parts.headers {
-        if name == TRANSFER_ENCODING || name == CONNECTION || name == "keep-alive" {
+        if name == TRANSFER_ENCODING
+            || name == CONNECTION
+            || name == "keep-alive"
+            || name == CONTENT_LENGTH
+        {
             continue;
         }
         push_header(&mut head, name.as_str(), value.as_bytes());
@@ -174,7 +185,9 @@ async fn write_response<W: AsyncWrite + Unpin>(
     let bodiless = status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
-    if !parts.headers.contains_key(CONTENT_LENGTH) && !bodiless {
+    if let Some(length) = parts.headers.get(CONTENT_LENGTH) {
+        push_header(&mut head, "content-length", length.as_bytes());
+    } else if !bodiless {
         if let Some(length) = hyper::body::Body::size_hint(&body).exact() {
             push_header(&mut head, "content-length", length.to_string().as_bytes());
         }

@@ -21,8 +21,8 @@ pub const MAX_BLOCK_BYTES: usize = super::MAX_HEADER_BYTES;
 /// Most digits in the length prefix (`65536` has 5).
 pub const MAX_LENGTH_DIGITS: usize = 5;
 
-/// Most digits in `CONTENT_LENGTH` (below 2^53, so JavaScript reads it exactly too).
-pub const MAX_CONTENT_LENGTH_DIGITS: usize = 15;
+/// Largest `CONTENT_LENGTH` (2^53 - 1, so JavaScript reads it exactly too).
+pub const MAX_CONTENT_LENGTH: u64 = (1 << 53) - 1;
 
 /// Longest possible netstring head: the digits, the colon, the block and the comma.
 pub const MAX_NETSTRING_BYTES: usize = MAX_LENGTH_DIGITS + 1 + MAX_BLOCK_BYTES + 1;
@@ -169,6 +169,9 @@ pub enum Invalid {
     BadUri,
     /// An `HTTP_*` name that does not make an HTTP header name.
     BadHeaderName(String),
+    /// `REQUEST_URI` printable but refused by the URI parser (`<>` and a backquote in the
+    /// path; `"<>` in the query): answered with the bare 400 of the HTTP server, no body.
+    RefusedTarget,
 }
 
 impl fmt::Display for Invalid {
@@ -179,19 +182,21 @@ impl fmt::Display for Invalid {
             Self::BadContentLength => write!(f, "CONTENT_LENGTH is not a plain number"),
             Self::Duplicate(name) => write!(f, "{name} given twice"),
             Self::NotScgi => write!(f, "SCGI missing or not 1"),
-            Self::BadValue(name) => write!(f, "{name} has a control byte or is not UTF-8"),
+            Self::BadValue(name) => write!(f, "{name}: a control byte, or not UTF-8"),
             Self::NoMethod => write!(f, "REQUEST_METHOD missing (include scgi_params?)"),
             Self::BadMethod => write!(f, "REQUEST_METHOD is not a method"),
             Self::NoUri => write!(f, "REQUEST_URI missing"),
             Self::BadUri => write!(f, "REQUEST_URI is not a path"),
             Self::BadHeaderName(name) => write!(f, "{name} is not a header name"),
+            Self::RefusedTarget => write!(f, "REQUEST_URI has a character a URI refuses"),
         }
     }
 }
 
 /// `HTTP_*` headers that describe the front server's own connection or framing: dropped, as
 /// `CONTENT_LENGTH` alone says how long the body is.
-const DROPPED: [&[u8]; 10] = [
+const DROPPED: [&[u8]; 11] = [
+    b"EXPECT",
     b"CONTENT_LENGTH",
     b"CONTENT_TYPE",
     b"TRANSFER_ENCODING",
@@ -226,18 +231,32 @@ impl Head {
     /// Checks a block [`scan`] accepted and maps it (the rules in the module's header).
     pub fn from_block(block: &[u8]) -> Result<Self, Invalid> {
         let pairs = pairs(block);
-        if pairs.iter().any(|(name, _)| name.is_empty()) {
-            return Err(Invalid::EmptyName);
+        // Pair by pair, in the order the fallback checks too (the first failure is logged).
+        for (index, (name, value)) in pairs.iter().enumerate() {
+            if name.is_empty() {
+                return Err(Invalid::EmptyName);
+            }
+            if std::str::from_utf8(name).is_err()
+                || std::str::from_utf8(value).is_err()
+                || value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+            {
+                return Err(Invalid::BadValue(lossy(name)));
+            }
+            if index == 0 && *name != b"CONTENT_LENGTH" {
+                return Err(Invalid::ContentLengthNotFirst);
+            }
+            if let Some(suffix) = name.strip_prefix(b"HTTP_") {
+                if suffix.is_empty() || !suffix.iter().all(|&b| is_tchar(b)) {
+                    return Err(Invalid::BadHeaderName(lossy(name)));
+                }
+            } else if pairs[..index].iter().any(|(seen, _)| seen == name) {
+                return Err(Invalid::Duplicate(lossy(name)));
+            }
         }
         let Some((b"CONTENT_LENGTH", length)) = pairs.first() else {
             return Err(Invalid::ContentLengthNotFirst);
         };
         let content_length = plain_number(length).ok_or(Invalid::BadContentLength)?;
-        for (index, (name, _)) in pairs.iter().enumerate() {
-            if !name.starts_with(b"HTTP_") && pairs[..index].iter().any(|(seen, _)| seen == name) {
-                return Err(Invalid::Duplicate(lossy(name)));
-            }
-        }
         let find = |wanted: &[u8]| {
             pairs
                 .iter()
@@ -246,13 +265,6 @@ impl Head {
         };
         if find(b"SCGI") != Some(b"1") {
             return Err(Invalid::NotScgi);
-        }
-        for (name, value) in &pairs {
-            if std::str::from_utf8(value).is_err()
-                || value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
-            {
-                return Err(Invalid::BadValue(lossy(name)));
-            }
         }
         let method = find(b"REQUEST_METHOD").ok_or(Invalid::NoMethod)?;
         let method = if !method.is_empty() && method.iter().all(|&b| is_tchar(b)) {
@@ -264,7 +276,9 @@ impl Head {
         if target.first() != Some(&b'/') || !target.iter().all(|&b| (0x21..0x7f).contains(&b)) {
             return Err(Invalid::BadUri);
         }
-        let uri = Uri::try_from(target).map_err(|_| Invalid::BadUri)?;
+        // `<`, `>` or a backquote in the path, `"`, `<` or `>` in the query: refused as the
+        // HTTP server refuses such a target (a bare 400).
+        let uri = Uri::try_from(target).map_err(|_| Invalid::RefusedTarget)?;
 
         let mut headers = HeaderMap::new();
         for (name, value) in &pairs {
@@ -284,11 +298,8 @@ impl Head {
                     }
                 })
                 .collect();
-            let header = if !lower.is_empty() && lower.iter().all(|&b| is_tchar(b)) {
-                HeaderName::from_bytes(&lower).map_err(|_| Invalid::BadHeaderName(lossy(name)))?
-            } else {
-                return Err(Invalid::BadHeaderName(lossy(name)));
-            };
+            let header =
+                HeaderName::from_bytes(&lower).map_err(|_| Invalid::BadHeaderName(lossy(name)))?;
             let merged = match headers.get(&header) {
                 None => value.to_vec(),
                 Some(earlier) => {
@@ -332,13 +343,15 @@ impl Head {
     }
 }
 
-/// Digits only, no leading zero (but `0`), at most [`MAX_CONTENT_LENGTH_DIGITS`].
+/// Digits only, no leading zero (but `0`), at most [`MAX_CONTENT_LENGTH`].
 fn plain_number(text: &[u8]) -> Option<u64> {
     let plain = !text.is_empty()
-        && text.len() <= MAX_CONTENT_LENGTH_DIGITS
+        && text.len() <= 16
         && text.iter().all(u8::is_ascii_digit)
         && (text[0] != b'0' || text.len() == 1);
-    plain.then(|| text.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+    plain
+        .then(|| text.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+        .filter(|&n| n <= MAX_CONTENT_LENGTH)
 }
 
 /// An HTTP token character (RFC 9110 section 5.6.2).
@@ -517,6 +530,12 @@ mod tests {
         assert_eq!(head.headers["content-type"], "application/json");
         assert_eq!(head.headers["content-length"], "12");
         assert_eq!(head.version, Version::HTTP_10, "no Host");
+        let largest = [("CONTENT_LENGTH", "9007199254740991"), ("SCGI", "1")];
+        let largest = [&largest[..], &BASE[2..]].concat();
+        assert_eq!(
+            Head::from_block(&block(&largest)).map(|h| h.content_length),
+            Ok(MAX_CONTENT_LENGTH)
+        );
         assert_eq!(head.remote, None);
     }
 
@@ -545,7 +564,7 @@ mod tests {
                 Invalid::BadContentLength,
             ),
             (
-                vec![("CONTENT_LENGTH", "1000000000000000"), ("SCGI", "1")],
+                vec![("CONTENT_LENGTH", "9007199254740992"), ("SCGI", "1")],
                 Invalid::BadContentLength,
             ),
             (
@@ -611,6 +630,28 @@ mod tests {
                     ("REQUEST_URI", "/a b"),
                 ],
                 Invalid::BadUri,
+            ),
+            (
+                vec![
+                    ("CONTENT_LENGTH", "0"),
+                    ("SCGI", "1"),
+                    ("REQUEST_METHOD", "GET"),
+                    ("REQUEST_URI", "/a<b"),
+                ],
+                Invalid::RefusedTarget,
+            ),
+            (
+                vec![
+                    ("CONTENT_LENGTH", "0"),
+                    ("SCGI", "1"),
+                    ("REQUEST_METHOD", "GET"),
+                    ("REQUEST_URI", "/a?\"b"),
+                ],
+                Invalid::RefusedTarget,
+            ),
+            (
+                with(&[("HTTP_EXPECT", "x\x7f")]),
+                Invalid::BadValue("HTTP_EXPECT".to_owned()),
             ),
             (
                 with(&[("HTTP_", "x")]),
