@@ -41,8 +41,21 @@ pub struct Config {
     pub trust_proxy: TrustProxy,
     /// Write a line per request to stderr, in batches (`HANDOFF_ACCESS_LOG`). @default true
     pub access_log: bool,
+    /// What the socket speaks: `http` or `scgi` (`HANDOFF_PROTOCOL`). @default "http"
+    pub protocol: Protocol,
     /// Your settings (`src/app/mod.rs`).
     pub app: AppSettings,
+}
+
+/// `HANDOFF_PROTOCOL`: HTTP/1.1, or SCGI from a front server (nginx, Apache).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// HTTP/1.1 (the default).
+    #[default]
+    Http,
+    /// SCGI (`serve::scgi`).
+    Scgi,
 }
 
 /// `HANDOFF_TRUST_PROXY` as `src/config.ts` reads it: every peer (`all`), a peer on a Unix
@@ -79,6 +92,7 @@ impl Default for Config {
             body_limit: 1024 * 1024,
             trust_proxy: TrustProxy::default(),
             access_log: true,
+            protocol: Protocol::Http,
             app: AppSettings::default(),
         }
     }
@@ -144,6 +158,7 @@ impl Config {
             behind_passenger: false,
             header_timeout: Duration::from_millis(self.header_timeout_ms),
             max_connections: self.max_connections,
+            protocol: self.protocol,
         }
     }
 }
@@ -184,7 +199,18 @@ mod tests {
         assert_eq!(config.request_timeout_ms, 60_000);
         assert_eq!(config.max_connections, 1024);
         assert_eq!(config.body_limit, 1_048_576);
+        assert_eq!(config.protocol, Protocol::Http);
         assert!(config.access_log);
+    }
+
+    #[test]
+    fn reads_the_protocol() {
+        let config = Config::from_json(r#"{"protocol":"scgi"}"#).expect("scgi");
+        assert_eq!(config.serve_options().protocol, Protocol::Scgi);
+        let config = Config::from_json(r#"{"protocol":"http"}"#).expect("http");
+        assert_eq!(config.protocol, Protocol::Http);
+        let message = Config::from_json(r#"{"protocol":"fcgi"}"#).expect_err("fcgi");
+        assert!(message.contains("field protocol"), "{message}");
     }
 
     #[test]
