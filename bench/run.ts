@@ -1,4 +1,4 @@
-// `npm run bench`: native, fastify, express and the limit binary, side by side in one run, on
+// `npm run bench`: native, fastify, express, the limit binaries, side by side in one run, on
 // loopback only. About 5 minutes; `--quick` under 1 minute (for checking that it works, not for
 // figures). `--only S1,S4` runs some scenarios. Writes bench/results/<date>-<set>.{json,md,svg};
 // `--report <file>.json` writes the .md and .svg of an earlier run again.
@@ -6,15 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type DirectColdStart, runColdDirect } from './lib/cold';
 import { type AfterLoad, runDirect, runPinned, type Timing, writeBodies } from './lib/direct';
-import { ensureOha } from './lib/load';
+import { ensureOha, OHA } from './lib/load';
 import { bestRuns, type RunRecord } from './lib/measure';
 import { type ColdStart, runPassenger } from './lib/passenger';
 import { type Results, toMarkdown, toSvg } from './lib/report';
 import { buildLimit, REPO_ROOT } from './lib/servers';
 import { computeRatios, judgeTargets } from './lib/targets';
 
-const ALL = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'pinned'];
+const ALL = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'pinned'];
 
 interface Options {
   readonly quick: boolean;
@@ -49,12 +50,14 @@ async function main(): Promise<void> {
     : { seconds: 4, warmupSeconds: 1, rounds: 2 };
   const coldStarts = options.quick ? 1 : 5;
   const started = Date.now();
-  say('building the limit binary (cargo, release)');
+  say('building the limit binaries (cargo, release)');
   buildLimit();
-  ensureOha();
+  // oha loads every scenario but S8 (cold starts).
+  if ([...options.only].some((id) => id !== 'S8')) ensureOha();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'handoff-bench-'));
   const runs: RunRecord[] = [];
   const colds: ColdStart[] = [];
+  let coldDirect: DirectColdStart[] = [];
   const notes: string[] = [];
   let afterLoad: AfterLoad[] = [];
   const onRecord = (record: RunRecord) => {
@@ -64,6 +67,11 @@ async function main(): Promise<void> {
   try {
     afterLoad = await runDirect(dir, timing, options.only, onRecord);
     if (options.only.has('pinned')) await runPinned(dir, timing, options.only, onRecord);
+    if (options.only.has('S8')) {
+      coldDirect = await runColdDirect(dir, options.quick ? 2 : 7, (cold) => {
+        say(`S8 ${cold.server}: spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`);
+      });
+    }
     const { blob } = writeBodies(dir);
     const passenger = await runPassenger(timing, coldStarts, blob, options.only, onRecord, (cold) => {
       colds.push(cold);
@@ -103,9 +111,10 @@ async function main(): Promise<void> {
     allRuns: runs,
     afterLoad,
     coldStarts: colds,
+    coldStartsDirect: coldDirect,
     notes,
     ratios: computeRatios(bestRuns(runs)),
-    targets: judgeTargets(bestRuns(runs), afterLoad, colds),
+    targets: judgeTargets(bestRuns(runs), afterLoad, colds, coldDirect),
   };
   const out = path.join(REPO_ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
@@ -128,7 +137,7 @@ function rewriteReport(file: string): void {
   const results: Results = {
     ...saved,
     ratios: computeRatios(saved.runs),
-    targets: judgeTargets(saved.runs, saved.afterLoad, saved.coldStarts),
+    targets: judgeTargets(saved.runs, saved.afterLoad, saved.coldStarts, saved.coldStartsDirect ?? []),
   };
   writeReport(file.replace(/\.json$/, ''), results);
 }
@@ -161,7 +170,7 @@ function describeMachine(): Record<string, string | number> {
     kernel: os.release(),
     node: process.versions.node,
     rustc: version('rustc', ['--version']),
-    generator: version(ensureOha(), ['--version']),
+    generator: version(OHA, ['--version']),
   };
 }
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { LoadSpec } from './load';
 import { measure, type RunRecord } from './measure';
 import { sampleProcess } from './proc';
-import { SERVERS, type ServerName, type ServerProcess, startServer } from './servers';
+import { HELLO_ONLY, SERVERS, type ServerName, type ServerProcess, startServer } from './servers';
 
 /** How long each part runs. */
 export interface Timing {
@@ -147,6 +147,7 @@ async function runRounds(
   for (let round = 1; round <= timing.rounds; round += 1) {
     for (const scenario of chosen) {
       for (const server of servers) {
+        if (HELLO_ONLY.has(server.name) && scenario.id !== 'S1' && scenario.id !== 'S2') continue;
         // Once warm, a server stays warm: only the first round warms up.
         const warmupSeconds = round === 1 ? timing.warmupSeconds : 0;
         onRecord({ ...(await runOne(scenario, server, { ...timing, warmupSeconds }, pinned)), round });

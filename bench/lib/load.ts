@@ -10,7 +10,8 @@ import { REPO_ROOT } from './servers';
 
 const OHA_VERSION = '1.16.0';
 const TOOLS_ROOT = path.join(REPO_ROOT, 'native', 'target', 'bench-tools');
-const OHA = path.join(TOOLS_ROOT, 'bin', 'oha');
+/** Where the load generator is installed (by ensureOha). */
+export const OHA = path.join(TOOLS_ROOT, 'bin', 'oha');
 
 /** One load run. */
 export interface LoadSpec {

@@ -1,5 +1,6 @@
 // The Markdown table and the SVG chart of one run (the chart is plain SVG written here: bars on
 // a logarithmic axis, so 2× and ½× are the same length either side of 1×).
+import type { DirectColdStart } from './cold';
 import type { AfterLoad } from './direct';
 import type { RunRecord } from './measure';
 import type { ColdStart } from './passenger';
@@ -17,6 +18,8 @@ export interface Results {
   readonly allRuns?: readonly RunRecord[];
   readonly afterLoad: readonly AfterLoad[];
   readonly coldStarts: readonly ColdStart[];
+  /** S8 (absent in runs from before it existed). */
+  readonly coldStartsDirect?: readonly DirectColdStart[];
   readonly notes: readonly string[];
   readonly ratios: readonly Ratio[];
   readonly targets: readonly Verdict[];
@@ -56,16 +59,22 @@ export function toMarkdown(results: Results): string {
   );
   out.push('', '**native ÷ other** (req/s: above 1 is better; CPU per request: below 1 is better)', '');
   out.push(
-    '| Scenario | ÷ fastify req/s | CPU | ÷ express req/s | CPU | ÷ limit req/s | CPU |',
-    '|---|--:|--:|--:|--:|--:|--:|',
+    '| Scenario | ÷ fastify req/s | CPU | ÷ express req/s | CPU | ÷ limit req/s | CPU | ÷ bare req/s | CPU | ÷ log off req/s | CPU |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   );
   for (const key of scenarioKeys(results.ratios)) {
-    const cells = ['fastify', 'express', 'limit'].map((other) => {
+    const cells = ['fastify', 'express', 'limit', 'bare', 'native-nolog'].map((other) => {
       const r = results.ratios.find((x) => label(x) === key && x.other === other);
       return r ? `${n2(r.rps)}× | ${n2(r.cpu)}×` : '– | –';
     });
     out.push(`| ${key} | ${cells.join(' | ')} |`);
   }
+  out.push(
+    '',
+    'limit: the same router, request log and middleware in a plain Rust process (no Node). ' +
+      'bare: plain hyper answering GET /hello only (no router, no log, no middleware), the floor. ' +
+      'log off: native with HANDOFF_ACCESS_LOG=off.',
+  );
   if (results.afterLoad.length > 0) {
     out.push('', '**S7, after S1–S4**', '', '| Server | RSS MiB | Threads |', '|---|--:|--:|');
     for (const a of results.afterLoad) out.push(`| ${a.server} | ${n1(a.rssMiB)} | ${a.threads} |`);
@@ -84,6 +93,24 @@ export function toMarkdown(results: Results): string {
         `| ${server} | ${n0(median(mine.map((c) => c.spawnToFirstResponseMs)))} | ` +
           `${n0(median(mine.map((c) => c.firstRequestMs)))} | ${mine.length} |`,
       );
+    }
+  }
+  const direct = results.coldStartsDirect ?? [];
+  if (direct.length > 0) {
+    const bare = median(direct.filter((c) => c.server === 'bare-node').map((c) => c.spawnToFirstResponseMs));
+    out.push(
+      '',
+      '**S8, cold start straight (no Passenger)**: spawn to the first answered GET /hello, median of the runs',
+      '',
+      '| Server | ms | ÷ bare node:http | CPU ms by then | ÷ bare | Runs |',
+      '|---|--:|--:|--:|--:|--:|',
+    );
+    const bareCpu = median(direct.filter((c) => c.server === 'bare-node').map((c) => c.cpuMs));
+    for (const server of [...new Set(direct.map((c) => c.server))]) {
+      const mine = direct.filter((c) => c.server === server);
+      const ms = median(mine.map((c) => c.spawnToFirstResponseMs));
+      const cpu = median(mine.map((c) => c.cpuMs));
+      out.push(`| ${server} | ${n0(ms)} | ${n2(ms / bare)}× | ${n0(cpu)} | ${n2(cpu / bareCpu)}× | ${mine.length} |`);
     }
   }
   out.push('', '**Targets**', '', '| | Target | Met | Figure |', '|---|---|---|---|');
@@ -110,6 +137,7 @@ const OTHERS = [
   { name: 'fastify', color: '#2b6cb0' },
   { name: 'express', color: '#9c4221' },
   { name: 'limit', color: '#4a5568' },
+  { name: 'bare', color: '#2f855a' },
 ] as const;
 
 /**
@@ -138,7 +166,7 @@ export function toSvg(results: Results): string {
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
-    `<text x="${width / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">native compared with fastify, express and the limit (log scale)</text>`,
+    `<text x="${width / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">native compared with fastify, express, the limit and the bare limit (log scale)</text>`,
   );
   const panels = [
     { title: 'req/s: native ÷ other (more is better)', value: (r: Ratio) => r.rps },

@@ -1,6 +1,8 @@
 // The servers under test, each in a process of its own so that its /proc figures are its
 // alone: the app (`node app.js` with HANDOFF_BACKEND and HANDOFF_SOCKET) for native, fastify and
-// express, and the limit binary (native/src/bin/handoff-limit.rs) with no Node at all.
+// express (and native again with HANDOFF_ACCESS_LOG=off), the limit binary
+// (native/src/bin/handoff-limit.rs: the same router, log and middleware with no Node at all) and
+// the bare limit (native/src/bin/handoff-bare.rs: plain hyper answering GET /hello, nothing else).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -10,10 +12,17 @@ import path from 'node:path';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** Every server the benchmark compares. */
-export type ServerName = 'native' | 'fastify' | 'express' | 'limit';
+export type ServerName = 'native' | 'fastify' | 'express' | 'limit' | 'bare' | 'native-nolog';
 
 /** The order of every table and chart. */
-export const SERVERS: readonly ServerName[] = ['native', 'fastify', 'express', 'limit'];
+export const SERVERS: readonly ServerName[] = ['native', 'fastify', 'express', 'limit', 'bare', 'native-nolog'];
+
+/** Servers that run GET /hello only (S1 and S2): the bare limit answers nothing else, and the
+ * access log's cost shows there. */
+export const HELLO_ONLY: ReadonlySet<ServerName> = new Set(['bare', 'native-nolog']);
+
+/** The Rust binaries the benchmark builds (not `npm install`). */
+const BINARIES = { limit: 'handoff-limit', bare: 'handoff-bare' } as const;
 
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -37,7 +46,7 @@ export interface StartOptions {
   readonly cpus?: string | undefined;
 }
 
-let limitBinary = '';
+let binDir = '';
 
 /**
  * Builds the limit binary as `npm run build:native` builds the addon (release, for the host's
@@ -59,23 +68,29 @@ export function buildLimit(): void {
       '--target',
       host,
       '--bin',
-      'handoff-limit',
+      BINARIES.limit,
+      '--bin',
+      BINARIES.bare,
     ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   if (built.error || built.status !== 0) {
-    throw new Error(`cannot build the limit binary (cargo build --bin handoff-limit): ${built.error ?? built.status}`);
+    throw new Error(
+      `cannot build the limit binaries (cargo build --bin handoff-limit --bin handoff-bare): ${built.error ?? built.status}`,
+    );
   }
-  limitBinary = path.join(REPO_ROOT, 'native', 'target', host, 'release', 'handoff-limit');
+  binDir = path.join(REPO_ROOT, 'native', 'target', host, 'release');
 }
 
 /** Starts `name` on a fresh socket in `options.dir` and resolves once it answers GET /health. */
 export async function startServer(name: ServerName, options: StartOptions): Promise<ServerProcess> {
-  if (name === 'limit' && limitBinary === '') throw new Error('buildLimit() must run before the limit starts');
+  const binary = name === 'limit' || name === 'bare' ? BINARIES[name] : undefined;
+  if (binary !== undefined && binDir === '') throw new Error('buildLimit() must run before the limits start');
   const socketPath = path.join(options.dir, `${name}.sock`);
   const logFile = path.join(options.dir, `${name}.log`);
   const log = openSync(logFile, 'a');
-  const command = name === 'limit' ? [limitBinary, socketPath] : [process.execPath, path.join(REPO_ROOT, 'app.js')];
+  const command =
+    binary !== undefined ? [path.join(binDir, binary), socketPath] : [process.execPath, path.join(REPO_ROOT, 'app.js')];
   const [file, ...args] = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
   let child: ChildProcess;
   try {
@@ -86,10 +101,14 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         NODE_ENV: 'production',
-        ...(name === 'limit' ? {} : { HANDOFF_BACKEND: name, HANDOFF_SOCKET: socketPath }),
+        ...(binary !== undefined
+          ? {}
+          : name === 'native-nolog'
+            ? { HANDOFF_BACKEND: 'native', HANDOFF_SOCKET: socketPath, HANDOFF_ACCESS_LOG: 'off' }
+            : { HANDOFF_BACKEND: name, HANDOFF_SOCKET: socketPath }),
       },
-      // The limit stops when its stdin closes; the app must never read stdin (Passenger's).
-      stdio: [name === 'limit' ? 'pipe' : 'ignore', log, log],
+      // The limits stop when their stdin closes; the app must never read stdin (Passenger's).
+      stdio: [binary !== undefined ? 'pipe' : 'ignore', log, log],
     });
   } finally {
     closeSync(log);
@@ -99,7 +118,7 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
   const pid = child.pid;
   if (pid === undefined) throw new Error(`cannot start ${name}: ${file}`);
   try {
-    await waitForHealth(socketPath, exited);
+    await waitForHealth(socketPath, exited, name === 'bare' ? '/hello' : '/health');
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`${name} did not start: ${(error as Error).message}\n${tail(logFile)}`);
@@ -111,7 +130,7 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
     logFile,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      if (name === 'limit') child.stdin?.end();
+      if (binary !== undefined) child.stdin?.end();
       else child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
       await exited;
@@ -120,7 +139,7 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
   };
 }
 
-async function waitForHealth(socketPath: string, exited: Promise<void>): Promise<void> {
+async function waitForHealth(socketPath: string, exited: Promise<void>, urlPath: string): Promise<void> {
   let gone = false;
   void exited.then(() => {
     gone = true;
@@ -128,15 +147,15 @@ async function waitForHealth(socketPath: string, exited: Promise<void>): Promise
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (gone) throw new Error('it exited');
-    if (existsSync(socketPath) && (await getStatus(socketPath).catch(() => 0)) === 200) return;
+    if (existsSync(socketPath) && (await getStatus(socketPath, urlPath).catch(() => 0)) === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`no answer on ${socketPath} within ${START_TIMEOUT_MS} ms`);
 }
 
-function getStatus(socketPath: string): Promise<number> {
+function getStatus(socketPath: string, urlPath: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/health', agent: false, timeout: 2_000 }, (res) => {
+    const req = request({ socketPath, path: urlPath, agent: false, timeout: 2_000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });

@@ -1,6 +1,7 @@
 // Ratios between servers and the issue's targets, judged from the figures of one run. A target
 // is reported as met or missed with its figure; nothing here fails a build.
 
+import type { DirectColdStart } from './cold';
 import type { AfterLoad } from './direct';
 import type { RunRecord } from './measure';
 import type { ColdStart } from './passenger';
@@ -51,6 +52,7 @@ export function judgeTargets(
   runs: readonly RunRecord[],
   afterLoad: readonly AfterLoad[],
   coldStarts: readonly ColdStart[],
+  coldDirect: readonly DirectColdStart[] = [],
 ): Verdict[] {
   const ratios = computeRatios(runs);
   const find = (scenario: string, other: string) =>
@@ -89,6 +91,28 @@ export function judgeTargets(
       figure: limit ? `${x(limit.rps)} the limit's req/s, ${x(limit.cpu)} its CPU/req` : 'not run',
     });
   }
+  const bareTargets = { S1: { cpu: 1.15, rps: 0.9 }, S2: { cpu: 1.1, rps: undefined } } as const;
+  for (const [scenario, want] of Object.entries(bareTargets)) {
+    const bare = find(scenario, 'bare');
+    const rpsOk = (r: Ratio) => want.rps === undefined || r.rps >= want.rps;
+    verdicts.push({
+      id: `${scenario} bare`,
+      target:
+        `${scenario}: native CPU per request ≤ ${want.cpu}× the bare limit's` +
+        (want.rps === undefined ? '' : `, req/s ≥ ${want.rps}×`),
+      met: bare ? bare.cpu <= want.cpu && rpsOk(bare) : undefined,
+      figure: bare ? `${x(bare.cpu)} its CPU/req, ${x(bare.rps)} its req/s` : 'not run',
+    });
+  }
+  for (const scenario of ['S1', 'S2']) {
+    const off = find(scenario, 'native-nolog');
+    verdicts.push({
+      id: `${scenario} log`,
+      target: `${scenario}: with the access log on (the default), within 5% of it off (req/s and CPU per request)`,
+      met: off ? off.rps >= 0.95 && off.cpu <= 1.05 : undefined,
+      figure: off ? `${x(off.rps)} req/s, ${x(off.cpu)} CPU/req of log off` : 'not run',
+    });
+  }
   const s5hello = find('S5 hello', 'fastify');
   const s5hash = find('S5 hash', 'fastify');
   verdicts.push({
@@ -109,6 +133,22 @@ export function judgeTargets(
       ? 'not run'
       : `native ${coldNative.toFixed(0)} ms, fastify ${coldFastify.toFixed(0)} ms`,
   });
+  const direct = (server: string) =>
+    median(coldDirect.filter((c) => c.server === server).map((c) => c.spawnToFirstResponseMs));
+  const bareNode = direct('bare-node');
+  for (const [server, most] of [
+    ['native', 1.1],
+    ['fastify', 1.5],
+  ] as const) {
+    const mine = direct(server);
+    const ratio = mine / bareNode;
+    verdicts.push({
+      id: `S8 ${server}`,
+      target: `${server} cold start (straight) ≤ ${most}× a bare node:http server's`,
+      met: Number.isNaN(ratio) ? undefined : ratio <= most,
+      figure: Number.isNaN(ratio) ? 'not run' : `${x(ratio)} (${mine.toFixed(0)} ms against ${bareNode.toFixed(0)} ms)`,
+    });
+  }
   const rss = (server: string) => afterLoad.find((a) => a.server === server)?.rssMiB;
   const rssNative = rss('native');
   const rssFastify = rss('fastify');
