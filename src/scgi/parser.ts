@@ -4,6 +4,8 @@
 // answer, for nothing can be trusted after it) and the request itself (well framed but invalid:
 // 400 `bad_request`). The native server (native/src/serve/scgi*.rs) follows the same rules.
 
+import { isIP } from 'node:net';
+
 /** Largest block (the headers), in bytes: the cap of an HTTP request head (MAX_HEADER_BYTES). */
 export const MAX_BLOCK_BYTES = 64 * 1024;
 
@@ -106,7 +108,7 @@ export interface ScgiRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** Name, value, name, value… as received (mapped names), for `rawHeaders`. */
   readonly rawHeaders: readonly string[];
-  /** REMOTE_ADDR, when given and not empty. */
+  /** REMOTE_ADDR, when it is an IP address. */
   readonly remoteAddress: string | undefined;
   /** REMOTE_PORT, when given and a port number. */
   readonly remotePort: number | undefined;
@@ -132,6 +134,19 @@ export const DROPPED_HTTP_VARIABLES: ReadonlySet<string> = new Set([
   'HTTP_UPGRADE',
   'HTTP_PROXY',
   'HTTP_PROXY_CONNECTION',
+]);
+
+/** The variables the request is made of (with every `HTTP_*`): their values must be UTF-8
+ * text without control characters. Others (DOCUMENT_URI, decoded by nginx, may hold any byte)
+ * are not read. */
+const USED_VARIABLES: ReadonlySet<string> = new Set([
+  'CONTENT_LENGTH',
+  'SCGI',
+  'REQUEST_METHOD',
+  'REQUEST_URI',
+  'CONTENT_TYPE',
+  'REMOTE_ADDR',
+  'REMOTE_PORT',
 ]);
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -162,16 +177,19 @@ export function readRequest(pairs: readonly (readonly [Buffer, Buffer])[]): Requ
   const headers: Record<string, string> = {};
   const rawHeaders: string[] = [];
   let index = 0;
+  let clientLength: string | undefined;
   for (const [rawName, rawValue] of pairs) {
     if (rawName.length === 0) return fail('empty variable name');
-    const name = decode(rawName);
-    const value = decode(rawValue);
-    if (name === undefined) return fail('a variable name is not UTF-8');
-    if (value === undefined) return fail(`${printable(name)} is not UTF-8`);
-    if (hasControl(rawValue)) return fail(`${printable(name)} has a control character (CR, LF…)`);
+    // Names compare byte for byte; only the values the request is made of must be text.
+    const name = rawName.toString('latin1');
     if (index === 0 && name !== 'CONTENT_LENGTH') return fail('CONTENT_LENGTH is not the first variable');
     index++;
+    const used = name.startsWith('HTTP_') || USED_VARIABLES.has(name);
+    const value = used ? decode(rawValue) : '';
+    if (value === undefined) return fail(`${printable(name)} is not UTF-8`);
+    if (used && hasControl(rawValue)) return fail(`${printable(name)} has a control character (CR, LF…)`);
     if (name.startsWith('HTTP_')) {
+      if (name === 'HTTP_CONTENT_LENGTH') clientLength = value;
       if (DROPPED_HTTP_VARIABLES.has(name)) continue;
       const header = name.slice(5).toLowerCase().replaceAll('_', '-');
       if (!TOKEN.test(header)) return fail(`${printable(name)} does not name an HTTP header`);
@@ -187,6 +205,13 @@ export function readRequest(pairs: readonly (readonly [Buffer, Buffer])[]): Requ
   const contentLength = variables.get('CONTENT_LENGTH') ?? '';
   if (!DIGITS.test(contentLength) || Number(contentLength) > MAX_CONTENT_LENGTH) {
     return fail('CONTENT_LENGTH is not a length');
+  }
+  // nginx 1.22 with `scgi_request_buffering off` sends as CONTENT_LENGTH only the part of the
+  // body it has read so far: reading that many bytes would take a truncated body for the whole.
+  if (clientLength !== undefined && clientLength !== contentLength) {
+    return fail(
+      `CONTENT_LENGTH ${contentLength} is not the client's Content-Length ${printable(clientLength)} (nginx with scgi_request_buffering off?)`,
+    );
   }
   if (!variables.has('SCGI')) return fail('no SCGI variable');
   if (variables.get('SCGI') !== '1') return fail('SCGI is not 1');
@@ -216,7 +241,7 @@ export function readRequest(pairs: readonly (readonly [Buffer, Buffer])[]): Requ
         'content-length': contentLength,
       },
       rawHeaders: [...rawHeaders, ...own],
-      remoteAddress: remote === undefined || remote === '' ? undefined : remote,
+      remoteAddress: remote !== undefined && isIP(remote) !== 0 ? remote : undefined,
       remotePort: DIGITS.test(port) && Number(port) <= 65535 ? Number(port) : undefined,
     },
   };

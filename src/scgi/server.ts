@@ -110,7 +110,7 @@ function serveConnection(
   config: Config,
   handle: (req: IncomingMessage, res: ServerResponse) => void,
 ): void {
-  const peer = socket.remoteAddress ?? 'a Unix socket';
+  const peer = socket.remoteAddress ?? '-';
   socket.on('error', () => socket.destroy()); // a reset client: nothing to answer
   const parser = new FrameParser();
   const stop = (reason: string) => {

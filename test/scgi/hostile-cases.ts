@@ -21,6 +21,8 @@ export interface HostileCase {
   /** Shut our side once sent (EOF). */
   readonly end?: boolean;
   readonly answer: HostileAnswer;
+  /** Not yet so on the native server: the row runs there as a TODO (reported, not failing). */
+  readonly nativeTodo?: string;
 }
 
 /** The variables of a GET a handler answers the same way on every backend. */
@@ -144,6 +146,24 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     answer: 'body_read_failed',
   },
   {
+    name: 'a declared body over the limit, cut short (413, then EOF)',
+    bytes: upload(Buffer.from('abc'), 10_000_000),
+    end: true,
+    answer: { status: 413 },
+  },
+  {
+    name: "CONTENT_LENGTH is not the client's Content-Length (nginx 1.22, request buffering off)",
+    bytes: encodeScgi([...BASE, ['HTTP_CONTENT_LENGTH', '65536']]),
+    answer: 'bad_request',
+    nativeTodo: 'native/src/serve/scgi_parse.rs does not compare HTTP_CONTENT_LENGTH yet',
+  },
+  {
+    name: 'a variable not read holds bytes of any kind (DOCUMENT_URI decoded by nginx)',
+    bytes: encodeScgi([...BASE, ['DOCUMENT_URI', Buffer.from([0x2f, 0xff, 0x0a])]]),
+    answer: PARAMS,
+    nativeTodo: 'native/src/serve/scgi_parse.rs checks the values of every variable yet',
+  },
+  {
     name: 'bytes after the body (ignored)',
     bytes: Buffer.concat([upload(Buffer.from('abc')), raw('GARBAGE')]),
     answer: { status: 200, json: { bytes: 3 } },
@@ -167,7 +187,7 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     bytes: encodeScgi([
       ...BASE,
       ['HTTP_TRANSFER_ENCODING', 'chunked'],
-      ['HTTP_CONTENT_LENGTH', '100'],
+      ['HTTP_CONTENT_LENGTH', '0'],
       ['HTTP_CONNECTION', 'keep-alive'],
     ]),
     answer: PARAMS,

@@ -151,7 +151,7 @@ describe('the SCGI request check', () => {
           ['QUERY_STRING', 'b=c'],
           ['CONTENT_TYPE', 'text/plain'],
           ['HTTP_CONTENT_TYPE', 'application/json'],
-          ['HTTP_CONTENT_LENGTH', '99'],
+          ['HTTP_CONTENT_LENGTH', '3'],
           ['HTTP_TRANSFER_ENCODING', 'chunked'],
           ['HTTP_X_TAG', 'a'],
           ['HTTP_X_TAG', 'b'],
