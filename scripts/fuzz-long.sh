@@ -17,7 +17,7 @@ export FC_RUNS=${FC_RUNS:-20000}
 logs=".tmp/fuzz-long-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$logs"
 
-rust_targets=(properties properties_json)
+rust_targets=(properties properties_json properties_scgi)
 # The demo's property tests (test/examples) are found too while the demo is there.
 mapfile -t node_files < <(grep -rl --include='*.test.ts' 'fc\.assert(' test | sort)
 # Properties per round, counted from the sources (a case is one generated input).
@@ -25,7 +25,7 @@ rust_properties=$(cat native/tests/properties*.rs | grep -A1 '^    #\[test\]' | 
 node_properties=$(cat "${node_files[@]}" | grep -c 'fc\.assert(')
 
 echo "[fuzz] building the Rust property tests"
-node scripts/cargo.cjs test --no-run --test properties --test properties_json \
+node scripts/cargo.cjs test --no-run --test properties --test properties_json --test properties_scgi \
   >"$logs/build.log" 2>&1
 
 start=$SECONDS

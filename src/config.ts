@@ -9,6 +9,12 @@ export type BackendChoice = 'auto' | 'native' | 'fastify' | 'express';
 
 const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'native', 'fastify', 'express'];
 
+/** What the server speaks on its socket: HTTP/1.1, or SCGI to a front server (nginx's
+ * `scgi_pass`, Apache's `mod_proxy_scgi`). */
+export type Protocol = 'http' | 'scgi';
+
+const PROTOCOLS: readonly Protocol[] = ['http', 'scgi'];
+
 /** The validated settings of one process. */
 export interface Config {
   /** `HANDOFF_BACKEND`. @default 'auto' */
@@ -17,6 +23,10 @@ export interface Config {
   readonly host: string;
   /** `PORT`, for TCP mode (0 picks a free port). @default 3000 */
   readonly port: number;
+  /** `HANDOFF_PROTOCOL`: `http`, or `scgi` for a front server (nginx, Apache) speaking SCGI; a
+   * socket-activated socket named `http` or `scgi` decides it. Refused under Passenger and
+   * LiteSpeed, which speak HTTP. @default 'http' */
+  readonly protocol: Protocol;
   /** `HANDOFF_SOCKET`: serve on this Unix socket instead of TCP (ignored under Passenger). */
   readonly socketPath: string | undefined;
   /** `LSNODE_SOCKET`, set by LiteSpeed's loader (lsnode.js): the path of the socket it passes
@@ -69,6 +79,8 @@ export interface SocketActivation {
   readonly name: string;
   /** How many sockets were passed. */
   readonly count: number;
+  /** What to speak on it, when its name says (`http` or `scgi`). */
+  readonly protocol?: Protocol;
 }
 
 /** Which peers may name the client with `X-Forwarded-For` / `X-Forwarded-Proto`: none, every
@@ -100,8 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, pid = process.pid): Config {
   const socket = nonEmpty(env.HANDOFF_SOCKET);
   const headerTimeoutMs = readInteger(env, 'HANDOFF_HEADER_TIMEOUT_MS', 10_000, 100, 600_000);
   const requestTimeoutMs = readInteger(env, 'HANDOFF_REQUEST_TIMEOUT_MS', 60_000, 100, 3_600_000);
+  const chosenProtocol = readProtocol(env.HANDOFF_PROTOCOL);
+  const activation = readActivation(env, pid, chosenProtocol);
   return Object.freeze({
     backend: readBackend(env.HANDOFF_BACKEND),
+    protocol: activation?.protocol ?? chosenProtocol ?? 'http',
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
     port: readInteger(env, 'PORT', 3000, 0, 65535),
     socketPath: socket === undefined ? undefined : path.resolve(socket),
@@ -118,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, pid = process.pid): Config {
     requestTimeoutMs,
     maxConnections: readInteger(env, 'HANDOFF_MAX_CONNECTIONS', 1024, 1, 1_000_000),
     socketMode: readMode(env, 'HANDOFF_SOCKET_MODE'),
-    activation: readActivation(env, pid),
+    activation,
     drainDelayMs: readInteger(env, 'HANDOFF_DRAIN_DELAY_MS', 0, 0, 600_000),
     trustProxy: readTrustProxy(env),
     app: Object.freeze(readAppSettings(env)),
@@ -238,6 +253,14 @@ function readBackend(value: string | undefined): BackendChoice {
   throw new ConfigError(`HANDOFF_BACKEND must be one of ${BACKEND_CHOICES.join(', ')} (got ${JSON.stringify(value)}).`);
 }
 
+/** `HANDOFF_PROTOCOL`, or undefined when unset (then a socket's name or `http` decides). */
+function readProtocol(value: string | undefined): Protocol | undefined {
+  const raw = nonEmpty(value)?.toLowerCase();
+  if (raw === undefined) return undefined;
+  if ((PROTOCOLS as readonly string[]).includes(raw)) return raw as Protocol;
+  throw new ConfigError(`HANDOFF_PROTOCOL must be one of ${PROTOCOLS.join(', ')} (got ${JSON.stringify(value)}).`);
+}
+
 function readInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = nonEmpty(env[name]);
   if (raw === undefined) return fallback;
@@ -266,10 +289,15 @@ function readFlag(env: NodeJS.ProcessEnv, name: string): boolean {
 
 /** `LISTEN_FDS`/`LISTEN_PID`/`LISTEN_FDNAMES` as sd_listen_fds(3) reads them: only when
  * `LISTEN_PID` is this process (another process's variables are ignored). With one socket it is
- * served whatever its name; with several, the one named `http`. A socket named `scgi` is
- * refused: the app speaks HTTP only, and serving HTTP where a front end speaks SCGI would
- * answer every request with garbage. */
-function readActivation(env: NodeJS.ProcessEnv, pid: number): SocketActivation | undefined {
+ * served whatever its name; a socket named `http` or `scgi` is served in that protocol (a
+ * HANDOFF_PROTOCOL saying the other is refused: one of the two is a mistake, and speaking the
+ * wrong protocol to a front server answers every request with garbage). With several, the one
+ * named after HANDOFF_PROTOCOL; when that is unset, the one named `http`, else `scgi`. */
+function readActivation(
+  env: NodeJS.ProcessEnv,
+  pid: number,
+  protocol: Protocol | undefined,
+): SocketActivation | undefined {
   const listenPid = nonEmpty(env.LISTEN_PID);
   const listenFds = nonEmpty(env.LISTEN_FDS);
   if (listenPid === undefined || listenFds === undefined || listenPid !== String(pid)) return undefined;
@@ -281,20 +309,26 @@ function readActivation(env: NodeJS.ProcessEnv, pid: number): SocketActivation |
       `LISTEN_FDNAMES must name each of the LISTEN_FDS=${count} sockets, separated by ':' (got ${JSON.stringify(env.LISTEN_FDNAMES)}).`,
     );
   }
-  const scgi = 'the app speaks HTTP only (SCGI is not supported yet): pass a socket named http, or one socket';
   if (count === 1) {
     const name = names[0] ?? 'unknown';
-    if (name === 'scgi') throw new ConfigError(`LISTEN_FDNAMES names the passed socket scgi, but ${scgi}.`);
-    return { fd: FIRST_ACTIVATED_FD, name, count };
+    const named = (PROTOCOLS as readonly string[]).includes(name) ? (name as Protocol) : undefined;
+    if (named !== undefined && protocol !== undefined && named !== protocol) {
+      throw new ConfigError(
+        `LISTEN_FDNAMES names the passed socket ${name}, but HANDOFF_PROTOCOL=${protocol}: remove one of the two (the socket's name alone decides).`,
+      );
+    }
+    return named === undefined
+      ? { fd: FIRST_ACTIVATED_FD, name, count }
+      : { fd: FIRST_ACTIVATED_FD, name, count, protocol: named };
   }
-  const index = names.indexOf('http');
-  if (index === -1) {
-    const why = names.includes('scgi') ? `only an scgi socket among them, but ${scgi}` : 'none named http';
-    throw new ConfigError(
-      `LISTEN_FDS=${count} passes several sockets and LISTEN_FDNAMES=${JSON.stringify(rawNames ?? '')} has ${why} (FileDescriptorName=http in the .socket unit).`,
-    );
+  const wanted: readonly Protocol[] = protocol === undefined ? PROTOCOLS : [protocol];
+  for (const name of wanted) {
+    const index = names.indexOf(name);
+    if (index !== -1) return { fd: FIRST_ACTIVATED_FD + index, name, count, protocol: name };
   }
-  return { fd: FIRST_ACTIVATED_FD + index, name: 'http', count };
+  throw new ConfigError(
+    `LISTEN_FDS=${count} passes several sockets and LISTEN_FDNAMES=${JSON.stringify(rawNames ?? '')} has none named ${wanted.join(' or ')} (FileDescriptorName=${wanted[0]} in the .socket unit).`,
+  );
 }
 
 /** `off` (or `0`), `on` (or `1`: any peer), or a comma list of IP addresses and `unix`. */

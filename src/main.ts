@@ -35,8 +35,13 @@ export function start(): void {
 }
 
 async function run(config: Config): Promise<void> {
-  const backend = await prepareBackend(config);
   const passenger = findPassenger();
+  if (config.protocol === 'scgi' && (passenger !== undefined || findLiteSpeed() !== undefined)) {
+    const host = passenger !== undefined ? 'Passenger' : 'LiteSpeed';
+    log('config', `HANDOFF_PROTOCOL=scgi is refused under ${host}, which speaks HTTP to the app: remove the setting.`);
+    process.exit(1);
+  }
+  const backend = await prepareBackend(config);
   const server = await listen(config, backend, passenger);
   await server.listening;
   // Signal handlers first: whoever reads the next line as "ready" may stop us right away.
@@ -46,7 +51,8 @@ async function run(config: Config): Promise<void> {
     activated === undefined || passenger !== undefined
       ? ''
       : ` (socket activation: fd ${activated.fd}, named ${activated.name}, ${activated.count} passed)`;
-  log('main', `serving with ${backend.name} on ${server.address}${how}`);
+  const scgi = config.protocol === 'scgi' ? ' (SCGI)' : '';
+  log('main', `serving with ${backend.name} on ${server.address}${scgi}${how}`);
 }
 
 async function listen(

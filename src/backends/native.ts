@@ -28,6 +28,9 @@ export function nativeConfig(config: Config) {
     requestTimeoutMs: config.requestTimeoutMs,
     maxConnections: config.maxConnections,
     bodyLimit: config.bodyLimit,
+    // Only when not the default: an addon built before SCGI refuses unknown fields, and `auto`
+    // then falls back rather than serving HTTP where a front server speaks SCGI.
+    ...(config.protocol === 'http' ? {} : { protocol: config.protocol }),
     app: config.app,
   };
 }

@@ -23,9 +23,32 @@ describe('socket activation variables', () => {
 
   it('pick the socket named http among several; a lone one whatever its name', () => {
     const env = { LISTEN_FDS: '3', LISTEN_PID: String(PID), LISTEN_FDNAMES: 'metrics:scgi:http' };
-    assert.deepEqual(load(env).activation, { fd: 5, name: 'http', count: 3 });
+    assert.deepEqual(load(env).activation, { fd: 5, name: 'http', count: 3, protocol: 'http' });
+    assert.equal(load(env).protocol, 'http');
+    const scgi = { ...env, HANDOFF_PROTOCOL: 'scgi' };
+    assert.deepEqual(load(scgi).activation, { fd: 4, name: 'scgi', count: 3, protocol: 'scgi' });
+    assert.equal(load(scgi).protocol, 'scgi');
+    const onlyScgi = { ...env, LISTEN_FDNAMES: 'metrics:scgi:other' };
+    assert.deepEqual(load(onlyScgi).activation, { fd: 4, name: 'scgi', count: 3, protocol: 'scgi' });
+    assert.equal(load(onlyScgi).protocol, 'scgi');
     const lone = { LISTEN_FDS: '1', LISTEN_PID: String(PID), LISTEN_FDNAMES: 'passenger-handoff.socket' };
     assert.deepEqual(load(lone).activation, { fd: 3, name: 'passenger-handoff.socket', count: 1 });
+    assert.equal(load(lone).protocol, 'http');
+    assert.equal(load({ ...lone, HANDOFF_PROTOCOL: 'scgi' }).protocol, 'scgi');
+  });
+
+  it('serve a lone socket named scgi as SCGI, one named http as HTTP', () => {
+    const lone = (name: string, protocol?: string) =>
+      load({
+        LISTEN_FDS: '1',
+        LISTEN_PID: String(PID),
+        LISTEN_FDNAMES: name,
+        ...(protocol === undefined ? {} : { HANDOFF_PROTOCOL: protocol }),
+      });
+    assert.equal(lone('scgi').protocol, 'scgi');
+    assert.equal(lone('scgi', 'scgi').protocol, 'scgi');
+    assert.equal(lone('http').protocol, 'http');
+    assert.equal(lone('http', 'http').protocol, 'http');
   });
 
   it('refuse scgi, ambiguity and malformed values with the variable named', () => {
@@ -38,9 +61,10 @@ describe('socket activation variables', () => {
           return true;
         },
       );
-    refuse({ LISTEN_FDS: '1', LISTEN_FDNAMES: 'scgi' }, /SCGI is not supported yet/);
-    refuse({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'scgi:other' }, /only an scgi socket among them/);
-    refuse({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'a:b' }, /none named http/);
+    refuse({ LISTEN_FDS: '1', LISTEN_FDNAMES: 'scgi', HANDOFF_PROTOCOL: 'http' }, /but HANDOFF_PROTOCOL=http/);
+    refuse({ LISTEN_FDS: '1', LISTEN_FDNAMES: 'http', HANDOFF_PROTOCOL: 'scgi' }, /but HANDOFF_PROTOCOL=scgi/);
+    refuse({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'http:other', HANDOFF_PROTOCOL: 'scgi' }, /has none named scgi \(/);
+    refuse({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'a:b' }, /none named http or scgi/);
     refuse({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'http' }, /^LISTEN_FDNAMES must name each/);
     refuse({ LISTEN_FDS: 'two' }, /^LISTEN_FDS must be a whole number/);
     refuse({ LISTEN_FDS: '0' }, /^LISTEN_FDS must be a whole number from 1/);

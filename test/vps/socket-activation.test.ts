@@ -2,7 +2,9 @@
 // unit (it binds, then execs the app with the sockets on descriptors 3 and up and LISTEN_FDS,
 // LISTEN_PID, LISTEN_FDNAMES set, as systemd does): every backend serves the contract on a TCP
 // socket passed unnamed, and on a Unix socket named `http` passed with another one; a socket
-// named `scgi` is refused, clearly; another process's LISTEN_PID is ignored.
+// named `scgi` with HANDOFF_PROTOCOL=http, or several sockets none named http or scgi, are
+// refused, clearly; another process's LISTEN_PID is ignored. (A socket named `scgi` served as
+// SCGI: test/scgi/activation.test.ts.)
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -75,10 +77,10 @@ for (const backend of BACKENDS) {
 
 describe('socket activation refusals', { skip: socketActivationUnavailable() ?? false }, () => {
   /** Starts the app under the activator, knocks once, and returns its exit and its lines. */
-  async function refused(names: readonly string[]) {
+  async function refused(names: readonly string[], env: Readonly<Record<string, string>> = {}) {
     const dir = tempDir();
     const listen = names.map((name) => path.join(dir, `${name}.sock`));
-    const app = startActivated({ HANDOFF_BACKEND: 'fastify' }, { listen, names });
+    const app = startActivated({ HANDOFF_BACKEND: 'fastify', ...env }, { listen, names });
     running.push(app);
     await app.waitForLine(/Listening on/);
     const knock = connect(listen[0] as string);
@@ -88,12 +90,12 @@ describe('socket activation refusals', { skip: socketActivationUnavailable() ?? 
     return { exited, lines: app.lines() };
   }
 
-  it('a lone socket named scgi: exits 1 and says SCGI is not supported', async () => {
-    const { exited, lines } = await refused(['scgi']);
+  it('a lone socket named scgi with HANDOFF_PROTOCOL=http: exits 1 and names the conflict', async () => {
+    const { exited, lines } = await refused(['scgi'], { HANDOFF_PROTOCOL: 'http' });
     assert.equal(exited.code, 1, lines.join('\n'));
     assert.ok(
       lines.some((line) =>
-        /^\[config\] LISTEN_FDNAMES names the passed socket scgi, but the app speaks HTTP only \(SCGI is not supported yet\)/.test(
+        /^\[config\] LISTEN_FDNAMES names the passed socket scgi, but HANDOFF_PROTOCOL=http: remove one of the two/.test(
           line,
         ),
       ),
@@ -102,12 +104,12 @@ describe('socket activation refusals', { skip: socketActivationUnavailable() ?? 
     assert.ok(!lines.some((line) => /serving with/.test(line)), lines.join('\n'));
   });
 
-  it('several sockets and none named http: exits 1 and names them', async () => {
-    const { exited, lines } = await refused(['metrics', 'scgi']);
+  it('several sockets and none named http or scgi: exits 1 and names them', async () => {
+    const { exited, lines } = await refused(['metrics', 'other']);
     assert.equal(exited.code, 1, lines.join('\n'));
     assert.ok(
       lines.some((line) =>
-        /^\[config\] LISTEN_FDS=2 passes several sockets and LISTEN_FDNAMES="metrics:scgi" has only an scgi socket among them/.test(
+        /^\[config\] LISTEN_FDS=2 passes several sockets and LISTEN_FDNAMES="metrics:other" has none named http or scgi/.test(
           line,
         ),
       ),

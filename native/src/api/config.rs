@@ -39,8 +39,21 @@ pub struct Config {
     /// Which peers may name the client in the request log with `X-Forwarded-For` and
     /// `X-Forwarded-Proto` (`HANDOFF_TRUST_PROXY`). @default none
     pub trust_proxy: TrustProxy,
+    /// What the socket speaks: `http` or `scgi` (`HANDOFF_PROTOCOL`). @default "http"
+    pub protocol: Protocol,
     /// Your settings (`src/app/mod.rs`).
     pub app: AppSettings,
+}
+
+/// `HANDOFF_PROTOCOL`: HTTP/1.1, or SCGI from a front server (nginx, Apache).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// HTTP/1.1 (the default).
+    #[default]
+    Http,
+    /// SCGI (`serve::scgi`).
+    Scgi,
 }
 
 /// `HANDOFF_TRUST_PROXY` as `src/config.ts` reads it: every peer (`all`), a peer on a Unix
@@ -76,6 +89,7 @@ impl Default for Config {
             max_connections: 1024,
             body_limit: 1024 * 1024,
             trust_proxy: TrustProxy::default(),
+            protocol: Protocol::Http,
             app: AppSettings::default(),
         }
     }
@@ -141,6 +155,7 @@ impl Config {
             behind_passenger: false,
             header_timeout: Duration::from_millis(self.header_timeout_ms),
             max_connections: self.max_connections,
+            protocol: self.protocol,
         }
     }
 }
@@ -181,6 +196,17 @@ mod tests {
         assert_eq!(config.request_timeout_ms, 60_000);
         assert_eq!(config.max_connections, 1024);
         assert_eq!(config.body_limit, 1_048_576);
+        assert_eq!(config.protocol, Protocol::Http);
+    }
+
+    #[test]
+    fn reads_the_protocol() {
+        let config = Config::from_json(r#"{"protocol":"scgi"}"#).expect("scgi");
+        assert_eq!(config.serve_options().protocol, Protocol::Scgi);
+        let config = Config::from_json(r#"{"protocol":"http"}"#).expect("http");
+        assert_eq!(config.protocol, Protocol::Http);
+        let message = Config::from_json(r#"{"protocol":"fcgi"}"#).expect_err("fcgi");
+        assert!(message.contains("field protocol"), "{message}");
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod listener;
 pub mod log;
 mod no_continue;
 pub mod runtime;
+pub mod scgi;
+pub mod scgi_parse;
 
 use std::future::Future;
 use std::io;
@@ -24,6 +26,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, watch};
 use tower::ServiceExt;
 
+pub use crate::api::config::Protocol;
 use lingering::Lingering;
 pub use listener::{bind, BindTarget, Bound};
 use listener::{Listener, Stream};
@@ -43,6 +46,8 @@ pub struct ServeOptions {
     pub header_timeout: Duration,
     /// Connections served at once; more are closed as soon as they are accepted.
     pub max_connections: usize,
+    /// HTTP/1.1, or SCGI from a front server ([`scgi`]).
+    pub protocol: Protocol,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +56,7 @@ impl Default for ServeOptions {
             behind_passenger: false,
             header_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            protocol: Protocol::Http,
         }
     }
 }
@@ -222,6 +228,10 @@ async fn serve(
                     refusing = false;
                     let slot = ConnectionSlot::take(&open);
                     let settings = (options, slot);
+                    if options.protocol == Protocol::Scgi {
+                        serve_scgi(stream, app.clone(), &graceful, settings);
+                        continue;
+                    }
                     match stream {
                         Stream::Tcp(stream, peer) => {
                             serve_connection(Lingering::new(stream), PeerAddr(Some(peer)), app.clone(), &graceful, settings);
@@ -272,6 +282,28 @@ impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// Serves one SCGI connection ([`scgi::serve`]), counted and waited for by the drain like an
+/// HTTP one; it ends after its one request.
+fn serve_scgi(
+    stream: Stream,
+    app: Router,
+    graceful: &watch::Sender<()>,
+    (options, slot): (ServeOptions, ConnectionSlot),
+) {
+    let shutdown = graceful.subscribe();
+    let timeout = options.header_timeout;
+    tokio::spawn(async move {
+        match stream {
+            Stream::Tcp(stream, peer) => {
+                scgi::serve(Lingering::new(stream), Some(peer), app, timeout).await;
+            }
+            Stream::Unix(stream) => scgi::serve(Lingering::new(stream), None, app, timeout).await,
+        }
+        drop(shutdown);
+        drop(slot);
+    });
 }
 
 fn serve_connection<S>(
