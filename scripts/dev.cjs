@@ -230,36 +230,36 @@ function watchTypeScript(onDone) {
   });
 }
 
-/** What cargo builds for this machine: { triple, file } (the library cargo writes), found once. */
+/** The library `cargo build --lib` writes (debug, for this machine), found once. */
 function cargoTarget() {
-  const host = /^host: (\S+)$/m.exec(spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout ?? '');
   const metadata = spawnSync(
     'cargo',
     ['metadata', '--format-version', '1', '--no-deps', '--manifest-path', path.join('native', 'Cargo.toml')],
     { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
-  if (host === null || metadata.status !== 0) return undefined;
+  if (metadata.status !== 0) return undefined;
   const { target_directory: targetDir, packages } = JSON.parse(metadata.stdout);
   const lib = packages[0]?.targets.find((target) => target.kind.includes('cdylib'));
   if (lib === undefined) return undefined;
   const name = lib.name.replace(/-/g, '_');
   const file =
     process.platform === 'win32' ? `${name}.dll` : process.platform === 'darwin' ? `lib${name}.dylib` : `lib${name}.so`;
-  return { triple: host[1], built: path.join(targetDir, host[1], 'debug', file) };
+  return { built: path.join(targetDir, 'debug', file) };
 }
 
 /** A debug build, copied to a name no process has loaded. Cargo directly, not `napi build`:
  * that saves seconds per build; it leaves native/index.d.ts alone (`npm run build:native`
- * refreshes it after a change to the napi surface). */
+ * refreshes it after a change to the napi surface). No `--target`: the build shares its
+ * compiled dependencies with `cargo test` (native/target/debug) instead of compiling them again. */
 async function buildRust() {
   say('building the native addon (debug)');
   target ??= cargoTarget();
   if (target === undefined) {
-    say('cannot find what cargo builds (`rustc -vV`, `cargo metadata` failed)');
+    say('cannot find what cargo builds (`cargo metadata` failed)');
     state.rustProblem = 'cargo cannot read native/Cargo.toml (see above)';
     return false;
   }
-  const args = ['build', '--target', target.triple, '--manifest-path', path.join('native', 'Cargo.toml'), '--lib'];
+  const args = ['build', '--manifest-path', path.join('native', 'Cargo.toml'), '--lib'];
   const result = await capture('cargo', args, process.stderr.isTTY ? { CARGO_TERM_COLOR: 'always' } : {});
   if (!result.ok || !fs.existsSync(target.built)) {
     process.stderr.write(compilerErrors(result.output));

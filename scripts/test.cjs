@@ -14,7 +14,8 @@
 'use strict';
 
 const { spawnSync } = require('node:child_process');
-const { existsSync, readdirSync, statSync } = require('node:fs');
+const { existsSync, mkdtempSync, readdirSync, rmSync, statSync } = require('node:fs');
+const { tmpdir } = require('node:os');
 const path = require('node:path');
 const { root, cargoVersion, staleTypeScript, staleNative, addonPath, npmRun } = require('./lib/project.cjs');
 
@@ -79,9 +80,13 @@ if (files.length === 0) {
   process.exit(1);
 }
 ensureFreshBuild();
+// What the test files of this run share (test/helpers/bundle.ts: the upload bundle, built once),
+// removed when the run ends.
+const run = mkdtempSync(path.join(tmpdir(), 'handoff-test-run-'));
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit' },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, HANDOFF_TEST_RUN: run } },
 );
+rmSync(run, { recursive: true, force: true });
 process.exit(result.status ?? 1);

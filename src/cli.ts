@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `passenger-handoff <command>`: deploy helpers run on the host (or before uploading). `htaccess`
 // writes the CloudLinux Passenger block with the right values; `doctor` checks the host
-// (src/doctor/), loaded only when asked for.
+// (src/doctor/), loaded only when asked for; `scgi` sends one SCGI request to the app and prints
+// the answer (src/scgi/client.ts).
 import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,6 +10,7 @@ import { HtaccessError, mergeHtaccess, renderHtaccess } from './deploy/htaccess'
 
 const USAGE = `Usage: passenger-handoff htaccess --base-uri /api --node /path/to/bin/node [--app-root DIR] [--out FILE]
        passenger-handoff doctor [--docroot DIR] [--url URL] [--json]
+       passenger-handoff scgi <socket-path | host:port> <METHOD> <path> [-H 'Name: value']... [-d <data> | --data-binary @file]
 
 Writes the .htaccess block that makes Passenger start this app (as CloudLinux's "Setup Node.js App" does).
   --app-root DIR       the folder holding app.js (default: this package's folder, ${packageRoot()})
@@ -19,6 +21,8 @@ Writes the .htaccess block that makes Passenger start this app (as CloudLinux's 
                        that exists, only the marked block is replaced (or added): the rest stays
 
 Checks this app's host and names every problem with its fix (\`doctor --help\` for more).
+
+Sends one SCGI request to the app as nginx would and prints the answer (\`scgi --help\` for more).
 `;
 
 /** Runs the command line `argv` (without node and the script); returns the exit status. */
@@ -35,6 +39,14 @@ export function runCli(argv: readonly string[]): number | Promise<number> {
       return 0;
     }
     return doctor.doctorCli(rest);
+  }
+  if (command === 'scgi') {
+    const client = require('./scgi/client') as typeof import('./scgi/client');
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(client.SCGI_USAGE);
+      return 0;
+    }
+    return client.scgiCli(rest);
   }
   if (command !== 'htaccess') return fail(`unknown command ${JSON.stringify(command)}`);
   let values: Record<string, string | undefined>;

@@ -75,9 +75,15 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
   return {
     name: 'fastify',
     listen: (target) =>
-      listenNodeServer(app.server, target, readiness, async () => {
-        await app.close();
-        await close();
-      }),
+      listenNodeServer(
+        app.server,
+        target,
+        readiness,
+        async () => {
+          await app.close();
+          await close();
+        },
+        config,
+      ),
   };
 }

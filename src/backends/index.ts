@@ -9,9 +9,9 @@ import type { Backend } from './types';
 export async function prepareBackend(config: Config): Promise<Backend> {
   switch (config.backend) {
     case 'fastify':
-      return loadFastify(config).createFastifyBackend(config);
+      return loadFastify().createFastifyBackend(config);
     case 'express':
-      return loadExpress(config).createExpressBackend(config);
+      return loadExpress().createExpressBackend(config);
     case 'native': {
       const loaded = loadNativeBackend(config);
       if (!loaded.ok) throw new Error(`HANDOFF_BACKEND=native but the addon did not load: ${loaded.reason}`);
@@ -21,24 +21,17 @@ export async function prepareBackend(config: Config): Promise<Backend> {
       const loaded = loadNativeBackend(config);
       if (loaded.ok) return loaded.backend;
       log('native', `not loaded, serving with fastify instead: ${loaded.reason}`);
-      return loadFastify(config).createFastifyBackend(config);
+      return loadFastify().createFastifyBackend(config);
     }
   }
 }
 
 // The frameworks are loaded only when they serve: loading both costs a native start about
 // 0.3 s of CPU and tens of MiB it never uses (measured by bench/, S6 and S7).
-function loadFastify(config: Config): typeof import('./fastify') {
-  refuseScgi(config, 'fastify');
+function loadFastify(): typeof import('./fastify') {
   return require('./fastify') as typeof import('./fastify');
 }
 
-function loadExpress(config: Config): typeof import('./express') {
-  refuseScgi(config, 'express');
+function loadExpress(): typeof import('./express') {
   return require('./express') as typeof import('./express');
-}
-
-/** The JavaScript backends do not speak SCGI yet: never serve HTTP where SCGI is expected. */
-function refuseScgi(config: Config, name: string): void {
-  if (config.protocol === 'scgi') throw new Error(`HANDOFF_PROTOCOL=scgi is not served by the ${name} backend yet`);
 }

@@ -105,7 +105,13 @@ export function listenNodeServer(
   target: ListenTarget,
   readiness: { draining: boolean },
   onClose: () => Promise<void>,
+  config?: Config,
 ): RunningServer {
+  // HANDOFF_PROTOCOL=scgi: the same request handler, fed from SCGI connections (src/scgi/).
+  if (config?.protocol === 'scgi') {
+    const { listenScgi } = require('../scgi/server') as typeof import('../scgi/server');
+    return listenScgi(server, target, config, readiness, onClose, (scgi) => describeAddress(scgi, target));
+  }
   // Node answers `Expect: 100-continue` as soon as the headers arrive; with this listener it
   // does not, and the request's `willReadBody` sends the 100 only when a handler reads the body,
   // as the native server (hyper) does. So a body refused unread is never sent.
@@ -157,14 +163,7 @@ export function listenNodeServer(
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
-  const address = () => {
-    const info = server.address();
-    const fd = target.kind === 'fd' ? ` (fd ${target.fd})` : '';
-    if (typeof info === 'string' && info !== '') return info + fd;
-    if (info !== null && typeof info === 'object') return `${info.address}:${info.port}${fd}`;
-    if (target.kind === 'fd') return `${unixSocketPath(target.fd) ?? 'a Unix socket'}${fd}`;
-    return target.kind === 'path' ? target.path : '';
-  };
+  const address = () => describeAddress(server, target);
   return {
     get address() {
       return address();
@@ -199,6 +198,16 @@ export function listenNodeServer(
       return closing;
     },
   };
+}
+
+/** Where `server` listens, for the log. */
+function describeAddress(server: { address(): ReturnType<Server['address']> }, target: ListenTarget): string {
+  const info = server.address();
+  const fd = target.kind === 'fd' ? ` (fd ${target.fd})` : '';
+  if (typeof info === 'string' && info !== '') return info + fd;
+  if (info !== null && typeof info === 'object') return `${info.address}:${info.port}${fd}`;
+  if (target.kind === 'fd') return `${unixSocketPath(target.fd) ?? 'a Unix socket'}${fd}`;
+  return target.kind === 'path' ? target.path : '';
 }
 
 /** The path a Unix socket passed as descriptor `fd` is bound to (Node only knows the paths it

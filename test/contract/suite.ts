@@ -32,6 +32,10 @@ export interface ContractTarget {
    * outside the base path itself, and sends `100 Continue` itself as it reads the whole body
    * before passing the request on. @default false */
   readonly behindNginx?: boolean;
+  /** The client speaks SCGI to the app's socket (test/helpers/scgi.ts, as nginx would): no
+   * `connection` header and no interim `100 Continue` in SCGI; the connection closes after each
+   * answer. @default undefined (HTTP) */
+  readonly send?: (endpoint: Endpoint, options: RequestOptions) => Promise<Reply>;
 }
 
 const BODY_LIMIT = Number(TEST_ENV.HANDOFF_BODY_LIMIT);
@@ -129,9 +133,10 @@ function expectNginxPage(reply: Reply, status: number, what: string): void {
 }
 
 export function defineContractTests(target: () => ContractTarget): void {
+  const transport = (endpoint: Endpoint, options: RequestOptions) => (target().send ?? send)(endpoint, options);
   const call = (options: RequestOptions) => {
     const { endpoint, basePath } = target();
-    return send(endpoint, { ...options, path: basePath + options.path });
+    return transport(endpoint, { ...options, path: basePath + options.path });
   };
   /** expectError, plus `connection: close` for the errors that close (not through a front
    * server, which owns the client's connection). */
@@ -142,7 +147,9 @@ export function defineContractTests(target: () => ContractTarget): void {
     headers: Record<string, string> = {},
   ) => {
     const close: Record<string, string> =
-      catalogueEntry(code).close === true && target().direct ? { connection: 'close' } : {};
+      catalogueEntry(code).close === true && target().direct && target().send === undefined
+        ? { connection: 'close' }
+        : {};
     expectError(reply, code, params, { ...headers, ...close });
   };
   const upload = (body: Buffer | string, headers: Record<string, string | number> = {}, pieceSize?: number) =>
@@ -252,7 +259,7 @@ export function defineContractTests(target: () => ContractTarget): void {
     expectErr(chunked, 'payload_too_large', { limit: BODY_LIMIT });
     const declared = await upload(over, { expect: '100-continue' });
     expectErr(declared, 'payload_too_large', { limit: BODY_LIMIT });
-    if (!target().behindApache && !target().behindNginx) {
+    if (!target().behindApache && !target().behindNginx && target().send === undefined) {
       assert.equal(declared.bodySent, false, 'a declared oversize body is refused before it is sent');
     }
   });
@@ -317,7 +324,7 @@ export function defineContractTests(target: () => ContractTarget): void {
     }
     const outside = ['/__test/count', '/health', basePath, `${basePath}/`, `${basePath}health`];
     for (const path of [...outside, `${basePath}x/health`, `/x${basePath}/health`]) {
-      const reply = await send(endpoint, { path });
+      const reply = await transport(endpoint, { path });
       // Behind Apache the app's own folder answers `${basePath}/`; the rest is Apache's 404 page.
       // nginx's `location <base>/` is the same, and redirects `<base>` to `<base>/`.
       if (target().behindNginx && !path.startsWith(`${basePath}/`)) {
@@ -326,7 +333,7 @@ export function defineContractTests(target: () => ContractTarget): void {
       else if (path.startsWith(`${basePath}/`)) expectErr(reply, 'not_found');
       else assert.equal(reply.status, 404, path);
     }
-    const params = await send(endpoint, { path: `${basePath}/__test/params/a/b` });
+    const params = await transport(endpoint, { path: `${basePath}/__test/params/a/b` });
     assert.deepEqual(
       expectJson(params, 200),
       { a: 'a', b: 'b', path: '/__test/params/a/b' },

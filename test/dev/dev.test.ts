@@ -43,8 +43,7 @@ function cargoMissing(): string | undefined {
   return cargo.error || cargo.status !== 0 ? 'Rust is not installed (no `cargo` on PATH)' : undefined;
 }
 
-/** A copy of the repository's files (tracked and new, not ignored) with node_modules linked and
- * the debug build folders copied, so that cargo starts warm when it can. */
+/** A copy of the repository's files (tracked and new, not ignored) with node_modules linked. */
 function copyRepository(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'handoff-dev-'));
   const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
@@ -58,18 +57,6 @@ function copyRepository(): string {
     cpSync(path.join(REPO_ROOT, file), path.join(dir, file));
   }
   symlinkSync(realpathSync(path.join(REPO_ROOT, 'node_modules')), path.join(dir, 'node_modules'));
-  // The debug builds: the target's (the addon) and the host's (build scripts, proc macros), with
-  // their times, which cargo compares.
-  const target = path.join(REPO_ROOT, 'native', 'target');
-  const builds = existsSync(target) ? readdirSync(target) : [];
-  for (const name of builds) {
-    const debug = name === 'debug' ? 'debug' : path.join(name, 'debug');
-    if (name === 'dev-addon' || !existsSync(path.join(target, debug))) continue;
-    cpSync(path.join(target, debug), path.join(dir, 'native', 'target', debug), {
-      recursive: true,
-      preserveTimestamps: true,
-    });
-  }
   return dir;
 }
 
@@ -129,6 +116,9 @@ describe('npm run dev', { timeout: FIRST_BUILD_MS + 8 * REBUILD_MS }, () => {
     for (const name of ['CARGO_HOME', 'RUSTUP_HOME', 'RUSTUP_TOOLCHAIN']) {
       if (process.env[name] !== undefined) env[name] = process.env[name];
     }
+    // The repository's own build folder: the dependencies `cargo test` compiled (debug) are reused,
+    // as they are in a developer's checkout; only the crate itself is built for the copy.
+    env.CARGO_TARGET_DIR = path.join(REPO_ROOT, 'native', 'target');
     // Its own process group, so that nothing it starts outlives the test.
     dev = spawn(process.execPath, ['scripts/dev.cjs'], {
       cwd: dir,

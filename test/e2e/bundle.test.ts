@@ -31,6 +31,7 @@ import { type ContractTarget, defineContractTests } from '../contract/suite';
 import { type ApacheInstance, requireApache, startApache } from '../helpers/apache';
 import { type AppProcess, startApp } from '../helpers/app-process';
 import { TEST_ENV } from '../helpers/backends';
+import { packageBundle } from '../helpers/bundle';
 import { type Account, createAccount, ensureUnzip, extractInto, runNpmInstall } from '../helpers/cpanel';
 import { send } from '../helpers/http';
 import { type NodeBinary, obtainNode } from '../helpers/node-versions';
@@ -47,7 +48,7 @@ const CI = process.env.CI === 'true';
 let outDir: string | undefined;
 let packageOutput = '';
 
-/** Runs `npm run package` once for this file, into a temporary folder. */
+/** `npm run package`, once per test run (test/helpers/bundle.ts); the bundle is read-only here. */
 function buildBundle(t: { skip(reason: string): void }): boolean {
   if (outDir) return true;
   if (spawnSync('cargo', ['--version']).status !== 0) {
@@ -56,20 +57,11 @@ function buildBundle(t: { skip(reason: string): void }): boolean {
     return false;
   }
   ensureUnzip();
-  const dir = mkdtempSync(path.join(tmpdir(), 'handoff-release-'));
-  const result = spawnSync('npm', ['run', '--silent', 'package', '--', '--out-dir', dir], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-  });
-  packageOutput = `${result.stdout}${result.stderr}`;
-  assert.equal(result.status, 0, `npm run package failed:\n${packageOutput.slice(-3000)}`);
-  outDir = dir;
+  const bundle = packageBundle();
+  packageOutput = bundle.output;
+  outDir = bundle.dir;
   return true;
 }
-
-after(() => {
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
 
 /** Every file under `dir`, relative, sorted. */
 function listFiles(dir: string, prefix = ''): string[] {

@@ -7,7 +7,7 @@
 // reason, or fails in CI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,9 +16,9 @@ import { loadConfig } from '../../src/config';
 import { type ContractTarget, defineContractTests } from '../contract/suite';
 import { type AppProcess, startApp } from '../helpers/app-process';
 import { BACKENDS } from '../helpers/backends';
+import { packageBundle } from '../helpers/bundle';
 import { type NodeBinary, obtainNode } from '../helpers/node-versions';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const VERSION = loadConfig({}).version;
 const MAJORS = [20, 22, 24, 26];
 const CI = process.env.CI === 'true';
@@ -30,16 +30,13 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** `npm run package` once, then `npm install --omit=dev` in the bundle, as a host's panel runs it. */
+/** The bundle (`npm run package`, once per test run) copied here, then `npm install --omit=dev` in
+ * it, as a host's panel runs it. */
 function buildBundle(): string {
   if (bundle) return bundle;
   work = mkdtempSync(path.join(tmpdir(), 'handoff-node-versions-'));
-  const packaged = spawnSync('npm', ['run', '--silent', 'package', '--', '--out-dir', work], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-  });
-  assert.equal(packaged.status, 0, `npm run package failed:\n${`${packaged.stdout}${packaged.stderr}`.slice(-3000)}`);
   const tree = path.join(work, `passenger-handoff-${VERSION}`);
+  cpSync(path.join(packageBundle().dir, `passenger-handoff-${VERSION}`), tree, { recursive: true });
   const installed = spawnSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund'], {
     cwd: tree,
     encoding: 'utf8',

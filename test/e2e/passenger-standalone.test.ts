@@ -13,7 +13,8 @@ import { ensurePassenger, type PassengerInstance, startPassenger } from '../help
 const VERSION = loadConfig({}).version;
 
 /** Sends `head`, then `body` 300 ms later (as curl does when no 100 Continue comes), and
- * returns everything the server sent until it closed. */
+ * returns everything the server sent until it closed (the head asks it to, with
+ * `Connection: close`; after 10 s the socket is closed here all the same). */
 function rawExchange(port: number, head: string, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
@@ -84,7 +85,7 @@ for (const backend of BACKENDS) {
           ['content-length: 99999999', '', /^HTTP\/1\.1 413 [^\r]*\r\n[\s\S]*"payload_too_large"/],
         ];
         for (const [framing, body, expected] of cases) {
-          const head = `POST ${basePath}/__test/upload HTTP/1.1\r\nHost: localhost\r\n${framing}\r\nExpect: 100-continue\r\n\r\n`;
+          const head = `POST ${basePath}/__test/upload HTTP/1.1\r\nHost: localhost\r\n${framing}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
           const raw = await rawExchange(passenger.port, head, body);
           assert.match(raw, expected, `${framing}: ${JSON.stringify(raw.slice(0, 120))}`);
         }

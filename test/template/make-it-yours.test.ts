@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BackendName } from '../../src/api/types';
+import { platformTriple } from '../../src/config';
 import { REPO_ROOT, startApp } from '../helpers/app-process';
 import { send } from '../helpers/http';
 import { freePort } from '../helpers/util';
@@ -77,28 +78,15 @@ function run(cwd: string, command: string, args: string[], env: NodeJS.ProcessEn
   return result;
 }
 
-/** Compiles the copy: TypeScript, and a debug build of the addon (its dependencies come from the
- * project's own target directory, already built by `cargo test`). */
+/** Compiles the copy: TypeScript, and a debug build of the addon as `npm run dev` makes it
+ * (`cargo build --lib`), its dependencies reused from the project's own build folder (compiled
+ * by `cargo test`), copied to where the app loads it. */
 function build(root: string): void {
   run(root, 'npm', ['run', '--silent', 'build:ts']);
-  run(
-    root,
-    path.join(root, 'node_modules', '.bin', 'napi'),
-    [
-      'build',
-      '--platform',
-      '--manifest-path',
-      'native/Cargo.toml',
-      '--package-json-path',
-      'package.json',
-      '--output-dir',
-      'native',
-      '--no-js',
-      '--',
-      '--lib',
-    ],
-    { CARGO_TARGET_DIR: path.join(REPO_ROOT, 'native', 'target', 'make-it-yours') },
-  );
+  const targetDir = path.join(REPO_ROOT, 'native', 'target');
+  run(root, 'cargo', ['build', '--manifest-path', 'native/Cargo.toml', '--lib'], { CARGO_TARGET_DIR: targetDir });
+  const built = process.platform === 'darwin' ? 'libhandoff.dylib' : 'libhandoff.so';
+  copyFileSync(path.join(targetDir, 'debug', built), path.join(root, 'native', `handoff.${platformTriple()}.node`));
 }
 
 /** Runs test files of the copy with its own runner, on native and fastify. */
