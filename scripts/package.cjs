@@ -140,10 +140,13 @@ function buildNative(target, outputDir, compiler) {
     );
   }
   seedCrossToolchain(target);
-  // Another compiler gets its own target folder (inside CARGO_TARGET_DIR when set, as the tests'
-  // clones do): sharing one would rebuild every crate each time the compiler changes.
+  // Each bundle build gets its own target folder (inside CARGO_TARGET_DIR when set, as the tests'
+  // clones do): the glibc 2.17 toolchain (and, for arm64, another rustc) compiles every crate
+  // differently from `npm run build:native`, and sharing one folder would rebuild them all each
+  // time one build follows the other.
   const cargoTarget = process.env.CARGO_TARGET_DIR || path.join(root, 'native', 'target');
-  const targetDir = compiler ? ['--target-dir', path.resolve(cargoTarget, `rustc-${target.platform}`)] : [];
+  const folder = compiler ? `rustc-${target.platform}` : `glibc217-${target.platform}`;
+  const targetDir = ['--target-dir', path.resolve(cargoTarget, folder)];
   const env = compiler ? { ...process.env, RUSTC: compiler.rustc, RUSTDOC: compiler.rustdoc } : process.env;
   const napiOut = fs.mkdtempSync(path.join(outputDir, '.build-'));
   run(

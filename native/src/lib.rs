@@ -51,7 +51,7 @@ pub struct PreparedServer {
 /// is bound, so that a host that refuses threads (a process limit) or a failing setup is known
 /// while a fallback can still take over. `configJson` is the JSON of the native config
 /// (camelCase: `threads`, `blockingThreads`, `basePath`, `version`, `testRoutes`,
-/// `headerTimeoutMs`, `requestTimeoutMs`, `maxConnections`, `bodyLimit`, `app`); a field left
+/// `headerTimeoutMs`, `requestTimeoutMs`, `maxConnections`, `bodyLimit`, `protocol`, `app`); a field left
 /// out takes its default. Throws with the field at fault, `cannot start N worker threads: …`
 /// or `setup failed: …`. A panic becomes a JavaScript exception, never an abort.
 #[napi(catch_unwind)]

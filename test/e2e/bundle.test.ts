@@ -27,13 +27,15 @@ import { after, before, describe, it } from 'node:test';
 import type { BackendName } from '../../src/api/types';
 import { loadConfig } from '../../src/config';
 import { compareVersions, newestGlibc, readElf } from '../../src/doctor/elf';
+import { REASONS } from '../../src/examples/notes/store'; // [examples]
 import { type ContractTarget, defineContractTests } from '../contract/suite';
 import { type ApacheInstance, requireApache, startApache } from '../helpers/apache';
 import { type AppProcess, startApp } from '../helpers/app-process';
 import { TEST_ENV } from '../helpers/backends';
 import { packageBundle } from '../helpers/bundle';
 import { type Account, createAccount, ensureUnzip, extractInto, runNpmInstall } from '../helpers/cpanel';
-import { send } from '../helpers/http';
+import { expectError } from '../helpers/expect'; // [examples]
+import { type Endpoint, send } from '../helpers/http';
 import { type NodeBinary, obtainNode } from '../helpers/node-versions';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -73,6 +75,35 @@ function listFiles(dir: string, prefix = ''): string[] {
     )
     .sort();
 }
+
+/** The pid of the app process that answers `GET /api/health` at `endpoint`. */
+async function pidOf(endpoint: Endpoint): Promise<number> {
+  const reply = await send(endpoint, { path: '/api/health' });
+  assert.equal(reply.status, 200, reply.text);
+  return (reply.json() as { pid: number }).pid;
+}
+
+/** Waits until another process than `old` answers, after `touch tmp/restart.txt`: Passenger looks
+ * at restart.txt at most once a second here, on a request. Bounded (30 s), not a measurement. */
+async function newProcess(endpoint: Endpoint, old: number): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const pid = await pidOf(endpoint);
+    if (pid !== old) return pid;
+    assert.ok(Date.now() < deadline, 'the app restarted within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+// [examples] begin
+interface Note {
+  id: number;
+  title: string;
+  body: string;
+  createdAt: string;
+  updatedAt: string;
+}
+// [examples] end
 
 /** Skips (with the build's own line) when `npm run package` skipped the arm64 addon here. */
 function requireArm64Addon(t: { skip(reason: string): void }): boolean {
@@ -185,6 +216,7 @@ describe('the bundle uploaded to a cPanel account, under Apache at /api', () => 
   let account: Account | undefined;
   let apache: ApacheInstance | undefined;
   let addonFile = '';
+  const notes: Note[] = []; // [examples]
 
   before((t) => {
     if (!buildBundle(t as never) || !requireApache(t as never) || !outDir) return;
@@ -238,29 +270,65 @@ describe('the bundle uploaded to a cPanel account, under Apache at /api', () => 
       assert.ok(apache, 'Apache is running');
       assert.match(apache.readLog(), /\[main\] serving with native on \//);
     });
+
+    // [examples] begin
+    // No DATABASE_URL: the notes go to the SQLite file data/app.db under the app root, which the
+    // app creates as the account's user; they outlive the process.
+    it('keeps the notes across touch tmp/restart.txt, served by the new process', async () => {
+      assert.ok(apache && account, 'Apache is running');
+      const endpoint = { host: '127.0.0.1', port: apache.port };
+      for (const [title, body] of [
+        ['first', 'one'],
+        ['second', 'it\'s "quoted" 😀'],
+        ['third', ''],
+      ] as const) {
+        const reply = await send(endpoint, {
+          method: 'POST',
+          path: '/api/notes',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ title, body }),
+        });
+        assert.equal(reply.status, 201, reply.text);
+        const note = reply.json() as Note;
+        assert.equal(reply.headers.location, `/api/notes/${note.id}`);
+        notes.push(note);
+      }
+      const file = path.join(account.appRoot, 'data', 'app.db');
+      assert.ok(existsSync(file), 'data/app.db is created under the app root');
+      assert.equal(statSync(file).uid, statSync(account.appRoot).uid, "the file is the account's");
+
+      const before = await pidOf(endpoint);
+      apache.restart();
+      const after = await newProcess(endpoint, before);
+
+      const listed = await send(endpoint, { path: '/api/notes' });
+      assert.equal(listed.status, 200, listed.text);
+      assert.deepEqual(listed.json(), { notes: [...notes].reverse(), next: null });
+      for (const note of notes) {
+        const reply = await send(endpoint, { path: `/api/notes/${note.id}` });
+        assert.deepEqual([reply.status, reply.json()], [200, note]);
+      }
+      const health = (await send(endpoint, { path: '/api/health' })).json() as Record<string, unknown>;
+      assert.deepEqual(
+        [health.pid, health.backend, health.checks],
+        [after, 'native', { database: 'up' }],
+        'the new process answered, on native',
+      );
+    });
+    // [examples] end
   });
 
   describe('with the addon made unloadable, after a restart', () => {
     before(async () => {
       if (!apache || !account) return;
-      const before = (await send({ host: '127.0.0.1', port: apache.port }, { path: '/api/health' })).json() as {
-        pid: number;
-      };
+      const endpoint = { host: '127.0.0.1', port: apache.port };
+      const before = await pidOf(endpoint);
       // A new file, not the old one truncated: the running process has the old one mapped, and
       // overwriting it in place crashes that process (Passenger answers 502 to its requests).
       rmSync(addonFile);
       writeFileSync(addonFile, 'not a shared library\n'.repeat(200));
       apache.restart();
-      // Passenger looks at restart.txt at most once a second here, on a request.
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const health = (await send({ host: '127.0.0.1', port: apache.port }, { path: '/api/health' })).json() as {
-          pid: number;
-        };
-        if (health.pid !== before.pid) break;
-        assert.ok(Date.now() < deadline, 'the app restarted within 30 s');
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await newProcess(endpoint, before);
     });
 
     defineContractTests(targetFor('fastify'));
@@ -278,6 +346,25 @@ describe('the bundle uploaded to a cPanel account, under Apache at /api', () => 
         /\[native\] not loaded, serving with fastify instead: .*handoff\.linux-x64-gnu\.node.*invalid ELF header/,
       );
     });
+
+    // [examples] begin
+    it('serves the notes native wrote (node:sqlite), or on an older Node.js answers them 503 naming the fix', async () => {
+      assert.ok(apache && account && notes.length > 0, 'native wrote notes');
+      const endpoint = { host: '127.0.0.1', port: apache.port };
+      const probe = spawnSync(
+        account.node,
+        ['-p', "typeof process.getBuiltinModule === 'function' && !!process.getBuiltinModule('node:sqlite')"],
+        { encoding: 'utf8' },
+      );
+      const listed = await send(endpoint, { path: '/api/notes' });
+      if (probe.stdout.trim() === 'true') {
+        assert.equal(listed.status, 200, listed.text);
+        assert.deepEqual(listed.json(), { notes: [...notes].reverse(), next: null });
+      } else {
+        expectError(listed, 'database_unavailable', { reason: REASONS.nodeTooOld });
+      }
+    });
+    // [examples] end
   });
 });
 

@@ -21,6 +21,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,7 +107,12 @@ function buildDeployBranch(t: { skip(reason: string): void }): Built | undefined
     if (!lstatSync(source, { throwIfNoEntry: false })?.isFile()) continue;
     mkdirSync(path.dirname(path.join(clone, file)), { recursive: true });
     copyFileSync(source, path.join(clone, file));
-    chmodSync(path.join(clone, file), lstatSync(source).mode & 0o777);
+    const stat = lstatSync(source);
+    chmodSync(path.join(clone, file), stat.mode & 0o777);
+    // Times kept, as `cp -p` keeps them: cargo then finds the copy's Rust sources no newer than the
+    // build it already made of these same files (the shared CARGO_TARGET_DIR below) and reuses it,
+    // instead of compiling and linking both addons again.
+    utimesSync(path.join(clone, file), stat.atime, stat.mtime);
   }
   git(['add', '--all'], clone);
   git(['commit', '--quiet', '--allow-empty', '-m', 'the working tree under test'], clone);

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { BackendName } from '../../src/api/types';
-import { type AppProcess, startApp, tempDir } from '../helpers/app-process';
+import { type AppProcess, REPO_ROOT, startApp, tempDir } from '../helpers/app-process';
 import { type Endpoint, type Reply, type RequestOptions, send } from '../helpers/http';
 import { obtainNode } from '../helpers/node-versions';
 
@@ -41,12 +41,24 @@ export class Fixtures {
     return dir;
   }
 
-  /** Starts `node app.js` for `backend` with `env` (DATABASE_URL and more) and waits until it serves. */
-  async serve(backend: BackendName, env: Readonly<Record<string, string>>): Promise<Served> {
+  /** An app process started elsewhere, killed by `cleanUp` too. */
+  track(app: AppProcess): AppProcess {
+    this.apps.push(app);
+    return app;
+  }
+
+  /** Starts `node app.js` for `backend` with `env` (DATABASE_URL and more) and waits until it
+   * serves; `command` runs it (default: the Node `nodeFor` picks), from `root` (default: the
+   * repository). */
+  async serve(
+    backend: BackendName,
+    env: Readonly<Record<string, string>>,
+    { command, root = REPO_ROOT }: { command?: readonly string[]; root?: string } = {},
+  ): Promise<Served> {
     const socketPath = path.join(this.scratch(), 'app.sock');
     const app = startApp({ HANDOFF_BACKEND: backend, HANDOFF_SOCKET: socketPath, ...env }, [
-      ...nodeFor(backend, env.DATABASE_URL ?? 'sqlite:'),
-      'app.js',
+      ...(command ?? nodeFor(backend, env.DATABASE_URL ?? 'sqlite:')),
+      path.join(root, 'app.js'),
     ]);
     this.apps.push(app);
     const line = await app.waitForLine(/^\[main\] (serving with|cannot start)/, 60_000);

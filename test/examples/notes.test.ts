@@ -9,18 +9,19 @@
 // The fallback needs node:sqlite (Node.js 22.13+) for SQLite: those servers run under Node 22 from
 // the npm registry (test/helpers/node-versions.ts), whatever Node runs the tests.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ErrorCode } from '../../src/api/errors';
 import type { BackendName } from '../../src/api/types';
 import { expectMethodsNotAllowed } from '../contract/suite';
-import { type AppProcess, REPO_ROOT, startApp, tempDir } from '../helpers/app-process';
+import { REPO_ROOT, startApp } from '../helpers/app-process';
 import { ALL_BACKENDS, backendUnavailable, TEST_ENV } from '../helpers/backends';
 import { catalogueEntry, expectError, expectJson } from '../helpers/expect';
-import { type Endpoint, type Reply, type RequestOptions, send } from '../helpers/http';
+import type { Reply, RequestOptions } from '../helpers/http';
 import { ensureMariaDb, type MariaDbInstance, startMariaDb } from '../helpers/mariadb';
 import { obtainNode } from '../helpers/node-versions';
+import { Fixtures, JSON_HEADERS, type Note, nodeFor, type Served } from './notes-servers';
 
 const BODY_LIMIT = Number(TEST_ENV.HANDOFF_BODY_LIMIT);
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -43,73 +44,17 @@ const INJECTIONS = [
   '\u2028\u2029 😀 é',
 ];
 
-interface Note {
-  id: number;
-  title: string;
-  body: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-const running: AppProcess[] = [];
-const temps: string[] = [];
-after(() => {
-  for (const app of running) app.kill();
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A `node app.js` serving one backend on a Unix socket of its own. */
-interface Served {
-  readonly backend: BackendName;
-  readonly endpoint: Endpoint;
-  readonly app: AppProcess;
-  readonly call: (options: RequestOptions) => Promise<Reply>;
-  stop(): Promise<void>;
-}
-
-function scratch(): string {
-  const dir = tempDir();
-  temps.push(dir);
-  return dir;
-}
-
-/** The command that runs app.js for `backend` on `databaseUrl`: the fallback on SQLite needs Node 22. */
-function nodeFor(backend: BackendName, databaseUrl: string): readonly string[] {
-  if (backend === 'native' || !databaseUrl.startsWith('sqlite:')) return [process.execPath];
-  const node = obtainNode(22);
-  if (!node.ok) throw new Error(`Node 22 for the fallback on SQLite: ${node.reason}`);
-  return node.command;
-}
-
-async function serve(
+const fixtures = new Fixtures();
+after(() => fixtures.cleanUp());
+const scratch = () => fixtures.scratch();
+const serve = (
   backend: BackendName,
   env: Readonly<Record<string, string>>,
   command?: readonly string[],
-  root = REPO_ROOT,
-): Promise<Served> {
-  const socketPath = path.join(scratch(), 'app.sock');
-  const run = command ?? nodeFor(backend, env.DATABASE_URL ?? 'sqlite:');
-  const app = startApp({ HANDOFF_BACKEND: backend, HANDOFF_SOCKET: socketPath, ...env }, [
-    ...run,
-    path.join(root, 'app.js'),
-  ]);
-  running.push(app);
-  const line = await app.waitForLine(/^\[main\] (serving with|cannot start)/);
-  assert.match(line, new RegExp(`serving with ${backend} `), app.lines().join('\n'));
-  const endpoint = { socketPath };
-  return {
-    backend,
-    endpoint,
-    app,
-    call: (options) => send(endpoint, options),
-    async stop() {
-      app.kill('SIGTERM');
-      await app.exited;
-    },
-  };
-}
+  root?: string,
+) => fixtures.serve(backend, env, { command, ...(root === undefined ? {} : { root }) });
 
-const json = { 'content-type': 'application/json' };
+const json = JSON_HEADERS;
 const post = (title: unknown, body: unknown): RequestOptions => ({
   method: 'POST',
   path: '/notes',
@@ -647,8 +592,7 @@ describe('DATABASE_URL', () => {
         'postgres://cpuser_app:hunter2secret@localhost/cpuser_app',
         'mysql://cpuser_app:hunter2secret@localhost/',
       ]) {
-        const app = startApp({ HANDOFF_BACKEND: backend, DATABASE_URL: url, PORT: '0' });
-        running.push(app);
+        const app = fixtures.track(startApp({ HANDOFF_BACKEND: backend, DATABASE_URL: url, PORT: '0' }));
         const { code } = await app.exited;
         const output = app.lines().join('\n');
         assert.equal(code, 1, output);

@@ -7,7 +7,7 @@
 // Apache's log (CGI-style answers, never `HTTP/1.1`).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash } from 'node:crypto'; // [examples]
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -23,7 +23,7 @@ import { freePort, sleep } from '../helpers/util';
 const APACHE = '/usr/sbin/apache2';
 const MODULES = '/usr/lib/apache2/modules';
 const SITE = readFileSync(path.join(REPO_ROOT, 'deploy', 'apache', 'scgi.conf'), 'utf8');
-const UPLOAD_BYTES = 64 * 1024 * 1024;
+const UPLOAD_BYTES = 64 * 1024 * 1024; // [examples]
 const TCP_LINE = 'ProxyPass "scgi://127.0.0.1:4000/"';
 const UNIX_LINE = '#     ProxyPass "unix:/run/passenger-handoff/scgi.sock|scgi://localhost/"';
 
@@ -124,7 +124,7 @@ for (const backend of ALL_BACKENDS.filter((name) => name !== 'express')) {
           HANDOFF_BACKEND: backend,
           HANDOFF_PROTOCOL: 'scgi',
           HANDOFF_BASE_PATH: '/api',
-          HANDOFF_HASH_LIMIT: String(UPLOAD_BYTES),
+          HANDOFF_HASH_LIMIT: String(UPLOAD_BYTES), // [examples]
         };
         let upstream: string;
         if (run.tcp) {
@@ -177,6 +177,7 @@ for (const backend of ALL_BACKENDS.filter((name) => name !== 'express')) {
         assert.equal(head.body.length, 0);
       });
 
+      // [examples] begin
       it('streams a 64 MiB upload to POST /hash', async () => {
         const body = Buffer.alloc(UPLOAD_BYTES);
         for (let i = 0; i < body.length; i += 4) body.writeUInt32LE((i * 2654435761) >>> 0, i);
@@ -188,6 +189,7 @@ for (const backend of ALL_BACKENDS.filter((name) => name !== 'express')) {
         await app.waitForLine(new RegExp(`^\\[${backend}\\] 127\\.0\\.0\\.1 POST /api/hash 200 `));
         assert.doesNotMatch(apache?.errorLog() ?? '', /malformed header|error reading/);
       });
+      // [examples] end
     });
   }
 }

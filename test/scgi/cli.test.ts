@@ -6,8 +6,8 @@
 // socket-activated socket named `scgi` is served as SCGI.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto'; // [examples]
+import { closeSync, openSync, writeSync } from 'node:fs'; // [examples]
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +17,7 @@ import { parseCgi, scgiUnavailable } from '../helpers/scgi';
 import { socketActivationUnavailable, startActivated } from '../helpers/vps';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
-const UPLOAD_BYTES = 64 * 1024 * 1024;
+const UPLOAD_BYTES = 64 * 1024 * 1024; // [examples]
 
 /** Runs the CLI; resolves with its exit status, stdout (bytes) and stderr. */
 function cli(args: readonly string[]): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
@@ -33,6 +33,7 @@ function cli(args: readonly string[]): Promise<{ code: number | null; stdout: Bu
   });
 }
 
+// [examples] begin
 /** A 64 MiB file of pseudo-random bytes, and its SHA-256. */
 function bigFile(): { file: string; sha256: string } {
   const file = path.join(tempDir(), 'upload.bin');
@@ -52,6 +53,7 @@ let upload: { file: string; sha256: string } | undefined;
 before(() => {
   upload = bigFile();
 });
+// [examples] end
 
 for (const backend of ALL_BACKENDS) {
   describe(`passenger-handoff scgi against ${backend}`, { skip: scgiUnavailable(backend) ?? false }, () => {
@@ -62,7 +64,7 @@ for (const backend of ALL_BACKENDS) {
         HANDOFF_BACKEND: backend,
         HANDOFF_PROTOCOL: 'scgi',
         HANDOFF_SOCKET: socketPath,
-        HANDOFF_HASH_LIMIT: String(UPLOAD_BYTES),
+        HANDOFF_HASH_LIMIT: String(UPLOAD_BYTES), // [examples]
       });
       await app.waitForLine(new RegExp(`^\\[main\\] serving with ${backend} on ${socketPath} \\(SCGI\\)$`));
     });
@@ -88,12 +90,14 @@ for (const backend of ALL_BACKENDS) {
       assert.equal(parseCgi(missing.stdout).status, 404);
     });
 
+    // [examples] begin
     it('--data-binary @file streams 64 MiB to POST /hash', async () => {
       assert.ok(upload !== undefined);
       const { code, stdout, stderr } = await cli([socketPath, 'POST', '/hash', '--data-binary', `@${upload.file}`]);
       assert.equal(code, 0, stderr);
       assert.deepEqual(parseCgi(stdout).json(), { sha256: upload.sha256, bytes: UPLOAD_BYTES });
     });
+    // [examples] end
   });
 }
 

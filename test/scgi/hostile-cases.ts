@@ -9,6 +9,7 @@ export type HostileAnswer =
   | 'close'
   | 'bad_request'
   | 'body_read_failed'
+  | 'request_timeout'
   | { readonly status: number; readonly json?: unknown; readonly bodyLength?: number };
 
 /** One row. */
@@ -144,6 +145,11 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     bytes: upload(Buffer.from('abc'), 10),
     end: true,
     answer: 'body_read_failed',
+  },
+  {
+    name: 'a body stalling halfway (request timeout)',
+    bytes: upload(Buffer.from('abc'), 10),
+    answer: 'request_timeout',
   },
   {
     name: 'a declared body over the limit, cut short (413, then EOF)',

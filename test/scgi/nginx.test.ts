@@ -5,7 +5,7 @@
 // (REMOTE_ADDR). With `scgi_request_buffering off`, nginx 1.22 sends a CONTENT_LENGTH short of
 // the body: the app must never take the truncated body for the whole (a 400 instead).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash } from 'node:crypto'; // [examples]
 import { chmodSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -23,7 +23,7 @@ import { freePort } from '../helpers/util';
 
 const VERSION = loadConfig({}).version;
 const SITE = readFileSync(path.join(REPO_ROOT, 'deploy', 'nginx', 'scgi.conf'), 'utf8');
-const UPLOAD_BYTES = 64 * 1024 * 1024;
+const UPLOAD_BYTES = 64 * 1024 * 1024; // [examples]
 
 /** The shipped site with the test's upstream, port, temporary folder and buffering. */
 function siteFor(upstream: string, port: number, buffering: 'on' | 'off'): string {
@@ -58,7 +58,7 @@ for (const backend of ALL_BACKENDS.filter((name) => name !== 'express')) {
           HANDOFF_BACKEND: backend,
           HANDOFF_PROTOCOL: 'scgi',
           HANDOFF_BASE_PATH: '/api',
-          HANDOFF_HASH_LIMIT: String(UPLOAD_BYTES),
+          HANDOFF_HASH_LIMIT: String(UPLOAD_BYTES), // [examples]
         };
         if (run.tcp) {
           const appPort = await freePort();
@@ -93,6 +93,7 @@ for (const backend of ALL_BACKENDS.filter((name) => name !== 'express')) {
         return target;
       });
 
+      // [examples] begin
       it('streams a 64 MiB upload to POST /hash', async () => {
         assert.ok(target);
         const body = Buffer.alloc(UPLOAD_BYTES);
@@ -102,6 +103,7 @@ for (const backend of ALL_BACKENDS.filter((name) => name !== 'express')) {
         const sha256 = createHash('sha256').update(body).digest('hex');
         assert.deepEqual(reply.json(), { sha256, bytes: UPLOAD_BYTES });
       });
+      // [examples] end
 
       it('logs the client nginx saw; the debugging client asks the app on the same socket', async () => {
         assert.ok(app && target);

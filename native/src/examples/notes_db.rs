@@ -438,6 +438,32 @@ fn io_not_writable(error: &std::io::Error) -> bool {
         || error.kind() == std::io::ErrorKind::PermissionDenied
 }
 
+/// Applies each migration of [`MIGRATIONS`] whose version is not in `$applied`, in the
+/// dialect `$dialect` (the field `sqlite` or `mysql`), and records it in `schema_migrations`,
+/// on `$conn` (a transaction or a connection of either pool): the one loop both databases run.
+/// A macro, not a generic function: the `Send` bounds of sqlx's executors over both databases
+/// would take more lines than the loop.
+macro_rules! apply_missing {
+    ($conn:ident, $applied:ident, $dialect:ident) => {
+        for migration in MIGRATIONS {
+            if $applied.contains(&migration.version) {
+                continue;
+            }
+            for statement in statements(migration.$dialect) {
+                sqlx::query(&statement).execute(&mut *$conn).await?;
+            }
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            )
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(now_ms())
+            .execute(&mut *$conn)
+            .await?;
+        }
+    };
+}
+
 /// Creates the file's directory, sets WAL mode (once per file, retried while another process
 /// holds the lock it needs), then applies what is missing inside `BEGIN IMMEDIATE`, so
 /// processes starting together apply each migration once.
@@ -464,22 +490,7 @@ fn migrate_sqlite<'a>(
         let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
             .fetch_all(&mut *tx)
             .await?;
-        for migration in MIGRATIONS {
-            if applied.contains(&migration.version) {
-                continue;
-            }
-            for statement in statements(migration.sqlite) {
-                sqlx::query(&statement).execute(&mut *tx).await?;
-            }
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            )
-            .bind(migration.version)
-            .bind(migration.name)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-        }
+        apply_missing!(tx, applied, sqlite);
         tx.commit().await
     })
 }
@@ -536,22 +547,7 @@ fn migrate_mysql(pool: &MySqlPool) -> BoxFuture<'_, Result<(), sqlx::Error>> {
                         .or_else(|_| row.try_get::<i32, _>(0).map(i64::from))
                 })
                 .collect::<Result<_, _>>()?;
-            for migration in MIGRATIONS {
-                if applied.contains(&migration.version) {
-                    continue;
-                }
-                for statement in statements(migration.mysql) {
-                    sqlx::query(&statement).execute(&mut *connection).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                )
-                .bind(migration.version)
-                .bind(migration.name)
-                .bind(now_ms())
-                .execute(&mut *connection)
-                .await?;
-            }
+            apply_missing!(connection, applied, mysql);
             Ok::<(), sqlx::Error>(())
         }
         .await;

@@ -151,8 +151,10 @@ pub enum Invalid {
     EmptyName,
     /// The first header is not `CONTENT_LENGTH`.
     ContentLengthNotFirst,
-    /// `CONTENT_LENGTH` is not plain digits (no sign, no leading zero, at most 15).
+    /// `CONTENT_LENGTH` is not plain digits (no sign, no leading zero, at most 2^53 - 1).
     BadContentLength,
+    /// `CONTENT_LENGTH` differs from the client's `Content-Length` (`HTTP_CONTENT_LENGTH`).
+    ContentLengthMismatch(String, String),
     /// A name other than `HTTP_*` given twice.
     Duplicate(String),
     /// `SCGI` missing or not `1`.
@@ -180,6 +182,11 @@ impl fmt::Display for Invalid {
             Self::EmptyName => write!(f, "empty header name"),
             Self::ContentLengthNotFirst => write!(f, "CONTENT_LENGTH is not the first header"),
             Self::BadContentLength => write!(f, "CONTENT_LENGTH is not a plain number"),
+            Self::ContentLengthMismatch(ours, client) => write!(
+                f,
+                "CONTENT_LENGTH {ours} is not the client's Content-Length {client} \
+                 (nginx with scgi_request_buffering off?)"
+            ),
             Self::Duplicate(name) => write!(f, "{name} given twice"),
             Self::NotScgi => write!(f, "SCGI missing or not 1"),
             Self::BadValue(name) => write!(f, "{name}: a control byte, or not UTF-8"),
@@ -192,6 +199,17 @@ impl fmt::Display for Invalid {
         }
     }
 }
+
+/// The variables a request is made of (with every `HTTP_*`): only their values are checked.
+const USED: [&[u8]; 7] = [
+    b"CONTENT_LENGTH",
+    b"SCGI",
+    b"REQUEST_METHOD",
+    b"REQUEST_URI",
+    b"CONTENT_TYPE",
+    b"REMOTE_ADDR",
+    b"REMOTE_PORT",
+];
 
 /// `HTTP_*` headers that describe the front server's own connection or framing: dropped, as
 /// `CONTENT_LENGTH` alone says how long the body is.
@@ -232,20 +250,23 @@ impl Head {
     pub fn from_block(block: &[u8]) -> Result<Self, Invalid> {
         let pairs = pairs(block);
         // Pair by pair, in the order the fallback checks too (the first failure is logged).
+        // Only the values the request is made of are checked: nginx sends others (such as
+        // DOCUMENT_URI, the decoded path) that may hold any byte.
         for (index, (name, value)) in pairs.iter().enumerate() {
             if name.is_empty() {
                 return Err(Invalid::EmptyName);
             }
-            if std::str::from_utf8(name).is_err()
-                || std::str::from_utf8(value).is_err()
-                || value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
-            {
-                return Err(Invalid::BadValue(lossy(name)));
-            }
             if index == 0 && *name != b"CONTENT_LENGTH" {
                 return Err(Invalid::ContentLengthNotFirst);
             }
-            if let Some(suffix) = name.strip_prefix(b"HTTP_") {
+            let http = name.strip_prefix(b"HTTP_");
+            if (http.is_some() || USED.contains(name))
+                && (std::str::from_utf8(value).is_err()
+                    || value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f))
+            {
+                return Err(Invalid::BadValue(lossy(name)));
+            }
+            if let Some(suffix) = http {
                 if suffix.is_empty() || !suffix.iter().all(|&b| is_tchar(b)) {
                     return Err(Invalid::BadHeaderName(lossy(name)));
                 }
@@ -257,6 +278,14 @@ impl Head {
             return Err(Invalid::ContentLengthNotFirst);
         };
         let content_length = plain_number(length).ok_or(Invalid::BadContentLength)?;
+        // nginx 1.22 with `scgi_request_buffering off` sends as CONTENT_LENGTH only what it has
+        // read so far; the client's own length then differs, and the body would be cut short.
+        if let Some((_, client)) = pairs
+            .iter()
+            .find(|(name, value)| *name == b"HTTP_CONTENT_LENGTH" && value != length)
+        {
+            return Err(Invalid::ContentLengthMismatch(lossy(length), lossy(client)));
+        }
         let find = |wanted: &[u8]| {
             pairs
                 .iter()
@@ -484,7 +513,7 @@ mod tests {
             ("HTTP_ACCEPT", "application/json"),
             ("HTTP_COOKIE", "a=1"),
             ("HTTP_COOKIE", "b=2"),
-            ("HTTP_CONTENT_LENGTH", "99"),
+            ("HTTP_CONTENT_LENGTH", "0"),
             ("HTTP_TRANSFER_ENCODING", "chunked"),
             ("HTTP_CONNECTION", "keep-alive"),
         ]))
@@ -589,8 +618,12 @@ mod tests {
                 Invalid::BadValue("HTTP_X".to_owned()),
             ),
             (
-                with(&[("OTHER", "\x01")]),
-                Invalid::BadValue("OTHER".to_owned()),
+                with(&[("REMOTE_ADDR", "\x01")]),
+                Invalid::BadValue("REMOTE_ADDR".to_owned()),
+            ),
+            (
+                with(&[("HTTP_CONTENT_LENGTH", "65536")]),
+                Invalid::ContentLengthMismatch("0".to_owned(), "65536".to_owned()),
             ),
             (
                 vec![("CONTENT_LENGTH", "0"), ("SCGI", "1"), ("REQUEST_URI", "/")],
@@ -665,6 +698,10 @@ mod tests {
         for (pairs, expected) in cases {
             assert_eq!(head(&pairs).err(), Some(expected), "{pairs:?}");
         }
+        // Variables not read may hold any byte (nginx's DOCUMENT_URI is the decoded path).
+        let mut raw = block(&with(&[("HTTP_CONTENT_LENGTH", "0")]));
+        raw.extend_from_slice(b"DOCUMENT_URI\0/a/\xff\n\0X\xff\0\x01\0");
+        assert!(Head::from_block(&raw).is_ok());
         let mut raw = block(&BASE);
         raw.extend_from_slice(b"HTTP_X\0\xff\0");
         assert_eq!(
