@@ -14,8 +14,10 @@ import { type ColdStart, runPassenger } from './lib/passenger';
 import { type Results, toMarkdown, toSvg } from './lib/report';
 import { buildLimit, REPO_ROOT } from './lib/servers';
 import { computeRatios, judgeTargets } from './lib/targets';
+import { NOTES_SCENARIOS, runNotes } from './notes'; // [examples]
 
 const ALL = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'pinned'];
+ALL.push(NOTES_SCENARIOS); // [examples]
 
 interface Options {
   readonly quick: boolean;
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
         say(`S8 ${cold.server}: spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`);
       });
     }
+    if (options.only.has(NOTES_SCENARIOS)) notes.push(...(await runNotes(dir, timing, onRecord))); // [examples]
     const { blob } = writeBodies(dir);
     const passenger = await runPassenger(timing, coldStarts, blob, options.only, onRecord, (cold) => {
       colds.push(cold);
