@@ -13,8 +13,10 @@ import { type ColdStart, runPassenger } from './lib/passenger';
 import { type Results, toMarkdown, toSvg } from './lib/report';
 import { buildLimit, REPO_ROOT } from './lib/servers';
 import { computeRatios, judgeTargets } from './lib/targets';
+import { NOTES_SCENARIOS, runNotes } from './notes'; // [examples]
 
 const ALL = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'pinned'];
+ALL.push(NOTES_SCENARIOS); // [examples]
 
 interface Options {
   readonly quick: boolean;
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
   try {
     afterLoad = await runDirect(dir, timing, options.only, onRecord);
     if (options.only.has('pinned')) await runPinned(dir, timing, options.only, onRecord);
+    if (options.only.has(NOTES_SCENARIOS)) notes.push(...(await runNotes(dir, timing, onRecord))); // [examples]
     const { blob } = writeBodies(dir);
     const passenger = await runPassenger(timing, coldStarts, blob, options.only, onRecord, (cold) => {
       colds.push(cold);
