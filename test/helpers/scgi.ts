@@ -170,17 +170,3 @@ export function scgiUnavailable(backend: BackendName): string | undefined {
   }
   return nativeScgi;
 }
-
-/** Set while the native server lacks two rules real nginx needs (docs/scgi.md): refusing a
- * CONTENT_LENGTH that differs from HTTP_CONTENT_LENGTH (nginx 1.22 with request buffering off),
- * and leaving the variables it does not read unchecked (nginx's DOCUMENT_URI is the decoded
- * path: `/a/%FF` holds a raw 0xFF). The tests through nginx and Apache skip native with this
- * reason, and the hostile table runs those two rows on native as TODOs; remove it (and the rows'
- * `nativeTodo`) once native/src/serve/scgi_parse.rs has them. */
-export const NATIVE_SCGI_PENDING: string | undefined =
-  'native/src/serve/scgi_parse.rs does not yet compare HTTP_CONTENT_LENGTH nor leave unread variables unchecked';
-
-/** scgiUnavailable, and for a front server's traffic NATIVE_SCGI_PENDING. */
-export function scgiFrontUnavailable(backend: BackendName): string | undefined {
-  return scgiUnavailable(backend) ?? (backend === 'native' ? NATIVE_SCGI_PENDING : undefined);
-}

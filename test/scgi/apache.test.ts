@@ -17,7 +17,7 @@ import { ALL_BACKENDS } from '../helpers/backends';
 import { expectError, expectJson } from '../helpers/expect';
 import { send } from '../helpers/http';
 import { replaceOnce } from '../helpers/nginx';
-import { scgiFrontUnavailable } from '../helpers/scgi';
+import { scgiUnavailable } from '../helpers/scgi';
 import { freePort, sleep } from '../helpers/util';
 
 const APACHE = '/usr/sbin/apache2';
@@ -113,7 +113,7 @@ const RUNS = [
 for (const backend of ALL_BACKENDS.filter((name) => name !== 'express')) {
   for (const run of RUNS) {
     describe(`${backend} behind Apache mod_proxy_scgi on ${run.name}`, {
-      skip: apacheUnavailable() ?? scgiFrontUnavailable(backend) ?? false,
+      skip: apacheUnavailable() ?? scgiUnavailable(backend) ?? false,
     }, () => {
       let app: AppProcess | undefined;
       let apache: Awaited<ReturnType<typeof startApache>> | undefined;

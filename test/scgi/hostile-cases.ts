@@ -22,8 +22,6 @@ export interface HostileCase {
   /** Shut our side once sent (EOF). */
   readonly end?: boolean;
   readonly answer: HostileAnswer;
-  /** Not yet so on the native server: the row runs there as a TODO (reported, not failing). */
-  readonly nativeTodo?: string;
 }
 
 /** The variables of a GET a handler answers the same way on every backend. */
@@ -161,13 +159,11 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     name: "CONTENT_LENGTH is not the client's Content-Length (nginx 1.22, request buffering off)",
     bytes: encodeScgi([...BASE, ['HTTP_CONTENT_LENGTH', '65536']]),
     answer: 'bad_request',
-    nativeTodo: 'native/src/serve/scgi_parse.rs does not compare HTTP_CONTENT_LENGTH yet',
   },
   {
     name: 'a variable not read holds bytes of any kind (DOCUMENT_URI decoded by nginx)',
     bytes: encodeScgi([...BASE, ['DOCUMENT_URI', Buffer.from([0x2f, 0xff, 0x0a])]]),
     answer: PARAMS,
-    nativeTodo: 'native/src/serve/scgi_parse.rs checks the values of every variable yet',
   },
   {
     name: 'bytes after the body (ignored)',

@@ -18,7 +18,7 @@ import { ALL_BACKENDS } from '../helpers/backends';
 import { expectError } from '../helpers/expect';
 import { send } from '../helpers/http';
 import { type Nginx, nginxUnavailable, replaceOnce, startNginx } from '../helpers/nginx';
-import { parseCgi, scgiFrontUnavailable } from '../helpers/scgi';
+import { parseCgi, scgiUnavailable } from '../helpers/scgi';
 import { freePort } from '../helpers/util';
 
 const VERSION = loadConfig({}).version;
@@ -46,7 +46,7 @@ const RUNS = [
 for (const backend of ALL_BACKENDS.filter((name) => name !== 'express')) {
   for (const run of RUNS) {
     describe(`${backend} behind nginx over SCGI on ${run.name}`, {
-      skip: nginxUnavailable() ?? scgiFrontUnavailable(backend) ?? false,
+      skip: nginxUnavailable() ?? scgiUnavailable(backend) ?? false,
     }, () => {
       let app: AppProcess | undefined;
       let nginx: Nginx | undefined;
