@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { NOTES_SCENARIOS, runNotes } from './examples/notes'; // [examples]
 import { type DirectColdStart, runColdDirect } from './lib/cold';
 import { type AfterLoad, runDirect, runPinned, type Timing, writeBodies } from './lib/direct';
 import { ensureOha, OHA } from './lib/load';
@@ -14,7 +15,6 @@ import { type ColdStart, runPassenger } from './lib/passenger';
 import { type Results, toMarkdown, toSvg } from './lib/report';
 import { buildLimit, REPO_ROOT } from './lib/servers';
 import { computeRatios, judgeTargets } from './lib/targets';
-import { NOTES_SCENARIOS, runNotes } from './notes'; // [examples]
 
 const ALL = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'pinned'];
 ALL.push(NOTES_SCENARIOS); // [examples]

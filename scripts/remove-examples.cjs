@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run examples:remove`: deletes the demo (hello, echo, hash, counter) and keeps the core:
-//   - the folders src/examples, native/src/examples and test/examples;
+//   - the folders src/examples, native/src/examples, test/examples and bench/examples;
 //   - every line that ends in the examples marker (`// [examples]`; `# [examples]` in TOML and
 //     shell files; `<!-- [examples] -->` in Markdown), and every block from a line that starts
 //     with `// [examples] begin` to a line that starts with `// [examples] end`, both included,
@@ -18,7 +18,7 @@ const root = path.resolve(__dirname, '..');
 const dryRun = process.argv.includes('--dry-run');
 const say = (message) => process.stdout.write(`${message}\n`);
 
-const DIRECTORIES = ['src/examples', 'native/src/examples', 'test/examples'];
+const DIRECTORIES = ['src/examples', 'native/src/examples', 'test/examples', 'bench/examples'];
 const SCANNED = ['src/', 'native/', 'test/', 'bench/', 'docs/', 'README.md'];
 const SKIPPED = ['native/target/', 'bench/results/'];
 const CATALOGUE = 'src/api/errors.json';

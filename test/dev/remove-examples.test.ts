@@ -197,7 +197,7 @@ describe('npm run examples:remove on a copy of this repository', () => {
 
     const run = removeExamples(dir);
     assert.equal(run.status, 0, run.stderr);
-    for (const gone of ['src/examples', 'native/src/examples', 'test/examples']) {
+    for (const gone of ['src/examples', 'native/src/examples', 'test/examples', 'bench/examples']) {
       assert.ok(!existsSync(path.join(dir, gone)), `${gone} is gone`);
     }
     const marked = files.filter((file) => {

@@ -1,4 +1,4 @@
-// N1–N6 of `npm run bench` (`--only notes`; alone, without the rest: `npx tsx bench/notes.ts`,
+// N1–N6 of `npm run bench` (`--only notes`; alone, without the rest: `npx tsx bench/examples/notes.ts`,
 // `--quick` to check that it works): the notes example on a real database, native vs
 // fastify, straight over each server's Unix socket. N1–N3 on SQLite (a file per server), N4–N6 on
 // a throwaway MariaDB (test/helpers/mariadb.ts: its own data directory, socket and port; a
@@ -15,14 +15,14 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureMariaDb, MARIADB_USER, type MariaDbInstance, startMariaDb } from '../test/helpers/mariadb';
-import { obtainNode } from '../test/helpers/node-versions';
-import type { Timing } from './lib/direct';
-import { ensureOha, type LoadSpec } from './lib/load';
-import { bestRuns, measure, type RunRecord } from './lib/measure';
-import { type Results, toMarkdown, toSvg } from './lib/report';
-import { REPO_ROOT } from './lib/servers';
-import { computeRatios } from './lib/targets';
+import { ensureMariaDb, MARIADB_USER, type MariaDbInstance, startMariaDb } from '../../test/helpers/mariadb';
+import { obtainNode } from '../../test/helpers/node-versions';
+import type { Timing } from '../lib/direct';
+import { ensureOha, type LoadSpec } from '../lib/load';
+import { bestRuns, measure, type RunRecord } from '../lib/measure';
+import { type Results, toMarkdown, toSvg } from '../lib/report';
+import { REPO_ROOT } from '../lib/servers';
+import { computeRatios } from '../lib/targets';
 
 /** What `--only` takes for all of these. */
 export const NOTES_SCENARIOS = 'notes';
@@ -248,7 +248,7 @@ function tail(file: string): string {
   }
 }
 
-/** `npx tsx bench/notes.ts [--quick]`: N1–N6 alone (without the limit binary and S1–S7), written as
+/** `npx tsx bench/examples/notes.ts [--quick]`: N1–N6 alone (without the limit binary and S1–S7), written as
  * `npm run bench` writes a run: bench/results/<date>-notes.{json,md,svg}. */
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
