@@ -154,12 +154,13 @@ describe('npm run package', () => {
       'deploy/systemd/passenger-handoff.service',
       'deploy/systemd/passenger-handoff@.service',
       'deploy/nginx/http.conf',
+      'deploy/nginx/scgi.conf',
     ]) {
       assert.ok(tree.includes(file), `${file} is in the bundle`);
     }
     const unexpected = tree.filter(
       (file) =>
-        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|deploy\/(update|cron)\.sh|deploy\/systemd\/passenger-handoff(@?\.service|\.socket)|deploy\/nginx\/http\.conf|native\/handoff\.linux-(x64|arm64)-gnu\.node|dist\/.*\.(js|sql)|dist\/api\/errors\.json)$/.test(
+        !/^(app\.js|package(-lock)?\.json|\.htaccess|DEPLOY\.md|deploy\/(update|cron)\.sh|deploy\/systemd\/passenger-handoff(@?\.service|\.socket)|deploy\/nginx\/(http|scgi)\.conf|native\/handoff\.linux-(x64|arm64)-gnu\.node|dist\/.*\.(js|sql)|dist\/api\/errors\.json)$/.test(
           file,
         ),
     );
