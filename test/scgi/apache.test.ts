@@ -9,14 +9,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto'; // [examples]
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AppProcess, REPO_ROOT, startApp, tempDir } from '../helpers/app-process';
 import { ALL_BACKENDS } from '../helpers/backends';
 import { expectError, expectJson } from '../helpers/expect';
 import { send } from '../helpers/http';
-import { replaceOnce } from '../helpers/nginx';
+import { accepts, replaceOnce } from '../helpers/nginx';
 import { scgiUnavailable } from '../helpers/scgi';
 import { freePort, sleep } from '../helpers/util';
 
@@ -92,17 +91,6 @@ async function startApache(upstream: string): Promise<{ port: number; errorLog: 
     await sleep(100);
   }
   return { port, errorLog, stop };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 const RUNS = [
