@@ -8,6 +8,7 @@ import { type Server as HttpServer, IncomingMessage, ServerResponse, STATUS_CODE
 import { createServer, type Server, type Socket } from 'node:net';
 import { ApiError } from '../api/errors';
 import { toJsonBuffer } from '../api/json';
+import { hasRefusedTargetCharacters } from '../backends/node-server';
 import type { ListenTarget, RunningServer } from '../backends/types';
 import type { Config } from '../config';
 import { log } from '../log';
@@ -119,7 +120,7 @@ function serveConnection(
     socket.destroy();
   };
   const headerTimer = setTimeout(
-    () => stop(`no complete header block within ${config.headerTimeoutMs} ms`),
+    () => stop(`header block not complete within ${config.headerTimeoutMs} ms`),
     config.headerTimeoutMs,
   );
   const onData = (chunk: Buffer) => {
@@ -137,6 +138,11 @@ function serveConnection(
       answerBadRequest(socket);
       return;
     }
+    // Answered by the handler, with the bare 400 the HTTP server gives such a target; the
+    // native server finds it while reading the head and logs it there, so this does too.
+    if (hasRefusedTargetCharacters(checked.request.url)) {
+      log('scgi', `REQUEST_URI has a character a URI refuses from ${peer}: 400`);
+    }
     serveRequest(socket, checked.request, result.rest, config, handle);
   };
   const onEnd = () => {
@@ -145,7 +151,7 @@ function serveConnection(
       cleanup();
       socket.destroy();
     } else {
-      stop(`connection closed after ${parser.pending} bytes of an incomplete header block`);
+      stop('connection closed before the header block was complete');
     }
   };
   const cleanup = () => {
