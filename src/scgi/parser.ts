@@ -46,16 +46,21 @@ export class FrameParser {
         const byte = chunk[offset] as number;
         if (byte === COLON) {
           if (this.digits === '') return this.fail('empty length prefix');
+          // Never 0: a length starting with 0 was refused at its first byte.
           const length = Number(this.digits);
-          if (length === 0) return this.fail('empty header block');
-          if (length > MAX_BLOCK_BYTES) return this.fail(`header block of ${length} bytes, over ${MAX_BLOCK_BYTES}`);
+          if (length > MAX_BLOCK_BYTES)
+            return this.fail(`header block of ${length} bytes (at most ${MAX_BLOCK_BYTES})`);
           this.length = length;
           offset++;
           break;
         }
-        if (byte < ZERO || byte > NINE) return this.fail('length prefix is not digits');
-        if (this.digits === '0') return this.fail('length prefix with a leading zero');
-        if (this.digits.length === MAX_LENGTH_DIGITS) return this.fail('length prefix too long');
+        if (byte === ZERO && this.digits === '') return this.fail('length prefix starting with 0');
+        if (byte < ZERO || byte > NINE) {
+          return this.fail(`byte 0x${byte.toString(16).padStart(2, '0')} in the length prefix`);
+        }
+        if (this.digits.length === MAX_LENGTH_DIGITS) {
+          return this.fail(`length prefix longer than ${MAX_LENGTH_DIGITS} digits`);
+        }
         this.digits += String.fromCharCode(byte);
       }
       if (this.length < 0) return { kind: 'more' };
@@ -70,7 +75,7 @@ export class FrameParser {
     if (all[this.length] !== COMMA) return this.fail('no comma after the header block');
     const block = all.subarray(0, this.length);
     const rest = all.subarray(this.length + 1);
-    if (block[block.length - 1] !== 0) return this.fail('header block does not end with NUL');
+    if (block[block.length - 1] !== 0) return this.fail('header block not ending with NUL');
     const strings: Buffer[] = [];
     let start = 0;
     for (let i = 0; i < block.length; i++) {
@@ -79,7 +84,7 @@ export class FrameParser {
         start = i + 1;
       }
     }
-    if (strings.length % 2 !== 0) return this.fail('odd number of strings in the header block');
+    if (strings.length % 2 !== 0) return this.fail('header block with a name and no value');
     const pairs: [Buffer, Buffer][] = [];
     for (let i = 0; i < strings.length; i += 2) pairs.push([strings[i] as Buffer, strings[i + 1] as Buffer]);
     this.finished = { kind: 'done', pairs, rest };
@@ -177,49 +182,49 @@ export function readRequest(pairs: readonly (readonly [Buffer, Buffer])[]): Requ
   const headers: Record<string, string> = {};
   const rawHeaders: string[] = [];
   let index = 0;
-  let clientLength: string | undefined;
+  const clientLengths: string[] = [];
   for (const [rawName, rawValue] of pairs) {
-    if (rawName.length === 0) return fail('empty variable name');
+    if (rawName.length === 0) return fail('empty header name');
     // Names compare byte for byte; only the values the request is made of must be text.
     const name = rawName.toString('latin1');
-    if (index === 0 && name !== 'CONTENT_LENGTH') return fail('CONTENT_LENGTH is not the first variable');
+    if (index === 0 && name !== 'CONTENT_LENGTH') return fail('CONTENT_LENGTH is not the first header');
     index++;
     const used = name.startsWith('HTTP_') || USED_VARIABLES.has(name);
     const value = used ? decode(rawValue) : '';
-    if (value === undefined) return fail(`${printable(name)} is not UTF-8`);
-    if (used && hasControl(rawValue)) return fail(`${printable(name)} has a control character (CR, LF…)`);
+    if (value === undefined || (used && hasControl(rawValue)))
+      return fail(`${shown(rawName)}: a control byte, or not UTF-8`);
     if (name.startsWith('HTTP_')) {
-      if (name === 'HTTP_CONTENT_LENGTH') clientLength = value;
+      if (name === 'HTTP_CONTENT_LENGTH') clientLengths.push(value);
       if (DROPPED_HTTP_VARIABLES.has(name)) continue;
       const header = name.slice(5).toLowerCase().replaceAll('_', '-');
-      if (!TOKEN.test(header)) return fail(`${printable(name)} does not name an HTTP header`);
+      if (!TOKEN.test(header)) return fail(`${shown(rawName)} is not a header name`);
       rawHeaders.push(header, value);
       const previous = headers[header];
       headers[header] = previous === undefined ? value : `${previous}${header === 'cookie' ? '; ' : ', '}${value}`;
       continue;
     }
-    if (seen.has(name)) return fail(`${printable(name)} is repeated`);
+    if (seen.has(name)) return fail(`${shown(rawName)} given twice`);
     seen.add(name);
     variables.set(name, value);
   }
   const contentLength = variables.get('CONTENT_LENGTH') ?? '';
   if (!DIGITS.test(contentLength) || Number(contentLength) > MAX_CONTENT_LENGTH) {
-    return fail('CONTENT_LENGTH is not a length');
+    return fail('CONTENT_LENGTH is not a plain number');
   }
   // nginx 1.22 with `scgi_request_buffering off` sends as CONTENT_LENGTH only the part of the
   // body it has read so far: reading that many bytes would take a truncated body for the whole.
-  if (clientLength !== undefined && clientLength !== contentLength) {
+  const clientLength = clientLengths.find((length) => length !== contentLength);
+  if (clientLength !== undefined) {
     return fail(
-      `CONTENT_LENGTH ${contentLength} is not the client's Content-Length ${printable(clientLength)} (nginx with scgi_request_buffering off?)`,
+      `CONTENT_LENGTH ${contentLength} is not the client's Content-Length ${clientLength} (nginx with scgi_request_buffering off?)`,
     );
   }
-  if (!variables.has('SCGI')) return fail('no SCGI variable');
-  if (variables.get('SCGI') !== '1') return fail('SCGI is not 1');
+  if (variables.get('SCGI') !== '1') return fail('SCGI missing or not 1');
   const method = variables.get('REQUEST_METHOD');
-  if (method === undefined) return fail('no REQUEST_METHOD (include scgi_params?)');
+  if (method === undefined) return fail('REQUEST_METHOD missing (include scgi_params?)');
   if (!TOKEN.test(method)) return fail('REQUEST_METHOD is not a method');
   const url = variables.get('REQUEST_URI');
-  if (url === undefined) return fail('no REQUEST_URI (include scgi_params?)');
+  if (url === undefined) return fail('REQUEST_URI missing');
   if (!TARGET.test(url)) return fail('REQUEST_URI is not a path');
   const contentType = variables.get('CONTENT_TYPE');
   // The body's own headers come first, as a client sends them; an empty CONTENT_TYPE is none
@@ -247,8 +252,8 @@ export function readRequest(pairs: readonly (readonly [Buffer, Buffer])[]): Requ
   };
 }
 
-/** A variable name as a log line shows it (never more than 64 characters). */
-function printable(name: string): string {
-  const text = JSON.stringify(name);
-  return text.length > 64 ? `${text.slice(0, 61)}…"` : text;
+/** A variable name as the reason shows it: as sent, invalid UTF-8 replaced (the native
+ * server's wording; the log line itself keeps it on one line). */
+function shown(name: Buffer): string {
+  return name.toString('utf8');
 }

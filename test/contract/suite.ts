@@ -32,6 +32,13 @@ export interface ContractTarget {
    * outside the base path itself, and sends `100 Continue` itself as it reads the whole body
    * before passing the request on. @default false */
   readonly behindNginx?: boolean;
+  /** Apache + mod_proxy_scgi in front (deploy/apache/scgi.conf, a `<Location>` for the base
+   * path; docs/scgi.md, "Through Apache"): it passes the target on as it came (REQUEST_URI), but
+   * answers itself, with its own HTML page, a malformed escape (`%zz`: 400), an encoded slash
+   * (`%2F`: 404, AllowEncodedSlashes Off), a path outside the base path (404), and a chunked
+   * request body (411 Length Required: mod_proxy_scgi sends only bodies of known length).
+   * @default false */
+  readonly behindApacheScgi?: boolean;
   /** The client speaks SCGI to the app's socket (test/helpers/scgi.ts, as nginx would): no
    * `connection` header and no interim `100 Continue` in SCGI; the connection closes after each
    * answer. @default undefined (HTTP) */
@@ -51,6 +58,9 @@ export interface PathCase {
    * slash (AllowEncodedSlashes Off, 404) and a malformed escape (400) itself with an HTML page
    * (a number here), merges `//` into `/`, and passes the path on re-escaped (`%c3%a9`). */
   readonly apache?: PathAnswer | 400 | 404;
+  /** What it answers behind Apache + mod_proxy_scgi, where that differs: Apache's own page for an
+   * encoded slash (404) and a malformed escape (400); the rest reaches the app as sent. */
+  readonly apacheScgi?: PathAnswer | 400 | 404;
 }
 
 /** How both sides decode path parameters (axum/matchit is the reference; SPEC.md, "Routes"). */
@@ -58,18 +68,23 @@ export const PATH_CASES: readonly PathCase[] = [
   { path: '/__test/params/a/b', expect: { a: 'a', b: 'b', path: '/__test/params/a/b' } },
   { path: '/__test/params/a/b?a=x&b=y', expect: { a: 'a', b: 'b', path: '/__test/params/a/b' } },
   { path: '/__test/params/a+b/~._-', expect: { a: 'a+b', b: '~._-', path: '/__test/params/a+b/~._-' } },
-  { path: '/__test/params/a%2Fb/c', expect: { a: 'a/b', b: 'c', path: '/__test/params/a%2Fb/c' }, apache: 404 },
+  {
+    path: '/__test/params/a%2Fb/c',
+    expect: { a: 'a/b', b: 'c', path: '/__test/params/a%2Fb/c' },
+    apache: 404,
+    apacheScgi: 404,
+  },
   { path: '/__test/params/%2541/%20', expect: { a: '%41', b: ' ', path: '/__test/params/%2541/%20' } },
   {
     path: '/__test/params/%C3%A9/%F0%9F%98%80',
     expect: { a: 'é', b: '😀', path: '/__test/params/%C3%A9/%F0%9F%98%80' },
     apache: { a: 'é', b: '😀', path: '/__test/params/%c3%a9/%f0%9f%98%80' },
   },
-  { path: '/__test/params/%zz/b', expect: 'invalid_path_parameter', apache: 400 },
+  { path: '/__test/params/%zz/b', expect: 'invalid_path_parameter', apache: 400, apacheScgi: 400 },
   { path: '/__test/params/a/%FF', expect: 'invalid_path_parameter' },
   { path: '/__test/params/%C3/b', expect: 'invalid_path_parameter' },
   { path: '/__test/params/%ED%A0%80/b', expect: 'invalid_path_parameter' },
-  { path: '/__test/params/a%/b', expect: 'invalid_path_parameter', apache: 400 },
+  { path: '/__test/params/a%/b', expect: 'invalid_path_parameter', apache: 400, apacheScgi: 400 },
   // An empty segment: a parameter in the middle matches it (empty), the last one does not.
   { path: '/__test/params//b', expect: { a: '', b: 'b', path: '/__test/params//b' }, apache: 'not_found' },
   { path: '/__test/params/a/', expect: 'not_found' },
@@ -81,8 +96,13 @@ export const PATH_CASES: readonly PathCase[] = [
   { path: '/__test/files/a', expect: { rest: 'a', path: '/__test/files/a' } },
   { path: '/__test/files/a/b.txt', expect: { rest: 'a/b.txt', path: '/__test/files/a/b.txt' } },
   { path: '/__test/files/a/', expect: { rest: 'a/', path: '/__test/files/a/' } },
-  { path: '/__test/files/a%2Fb/%C3%A9', expect: { rest: 'a/b/é', path: '/__test/files/a%2Fb/%C3%A9' }, apache: 404 },
-  { path: '/__test/files/x/%zz', expect: 'invalid_path_parameter', apache: 400 },
+  {
+    path: '/__test/files/a%2Fb/%C3%A9',
+    expect: { rest: 'a/b/é', path: '/__test/files/a%2Fb/%C3%A9' },
+    apache: 404,
+    apacheScgi: 404,
+  },
+  { path: '/__test/files/x/%zz', expect: 'invalid_path_parameter', apache: 400, apacheScgi: 400 },
   { path: '/__test/files/%FF', expect: 'invalid_path_parameter' },
   // axum: "`/{*key}` doesn't match empty segments".
   { path: '/__test/files/', expect: 'not_found' },
@@ -130,6 +150,12 @@ function expectNginxPage(reply: Reply, status: number, what: string): void {
   assert.equal(reply.status, status, `nginx's own answer to ${what}`);
   assert.match(String(reply.headers['content-type']), /^text\/html/, `nginx's own page for ${what}`);
   assert.match(reply.text, /nginx/);
+}
+
+/** Apache's own HTML page with `status`, not the app's answer. */
+function expectApachePage(reply: Reply, status: number, what: string): void {
+  assert.equal(reply.status, status, `Apache's own answer to ${what}`);
+  assert.match(String(reply.headers['content-type']), /^text\/html/, `Apache's own page for ${what}`);
 }
 
 export function defineContractTests(target: () => ContractTarget): void {
@@ -211,10 +237,11 @@ export function defineContractTests(target: () => ContractTarget): void {
     const paths = ['/', '/nope', '/HEALTH', '/health/', '/health/x', '/heal%74h', '/heal%zz', '//health', '/__test'];
     for (const path of paths) {
       if (target().behindApache && normalizedByApache.includes(path)) continue;
-      if (target().behindNginx && MALFORMED_ESCAPE.test(path)) continue;
+      if ((target().behindNginx || target().behindApacheScgi) && MALFORMED_ESCAPE.test(path)) continue;
       expectErr(await call({ path }), 'not_found');
     }
     if (target().behindNginx) expectNginxPage(await call({ path: '/heal%zz' }), 400, 'a malformed escape');
+    if (target().behindApacheScgi) expectApachePage(await call({ path: '/heal%zz' }), 400, 'a malformed escape');
     if (target().behindApache) {
       assert.equal((await call({ path: '/heal%74h' })).status, 200, 'Apache decodes /heal%74h into /health');
       assert.equal((await call({ path: '//health' })).status, 200, 'Apache merges //health into /health');
@@ -247,7 +274,8 @@ export function defineContractTests(target: () => ContractTarget): void {
       assert.deepEqual(expectJson(await upload(body), 200), { bytes: size }, `${size} bytes`);
     }
     const chunked = await upload(randomBytes(BODY_LIMIT), { 'transfer-encoding': 'chunked' });
-    assert.deepEqual(expectJson(chunked, 200), { bytes: BODY_LIMIT }, 'chunked, exactly the limit');
+    if (target().behindApacheScgi) expectApachePage(chunked, 411, 'a chunked body');
+    else assert.deepEqual(expectJson(chunked, 200), { bytes: BODY_LIMIT }, 'chunked, exactly the limit');
     const typed = await upload('{"not":"read as JSON"}', { 'content-type': 'application/json' });
     assert.deepEqual(expectJson(typed, 200), { bytes: 22 }, 'any content type');
   });
@@ -256,10 +284,12 @@ export function defineContractTests(target: () => ContractTarget): void {
     const over = Buffer.alloc(BODY_LIMIT + 1, 0x61);
     expectErr(await upload(over), 'payload_too_large', { limit: BODY_LIMIT });
     const chunked = await upload(over, { 'transfer-encoding': 'chunked' });
-    expectErr(chunked, 'payload_too_large', { limit: BODY_LIMIT });
+    if (target().behindApacheScgi) expectApachePage(chunked, 411, 'a chunked body');
+    else expectErr(chunked, 'payload_too_large', { limit: BODY_LIMIT });
     const declared = await upload(over, { expect: '100-continue' });
     expectErr(declared, 'payload_too_large', { limit: BODY_LIMIT });
-    if (!target().behindApache && !target().behindNginx && target().send === undefined) {
+    const front = target().behindApache || target().behindApacheScgi || target().behindNginx;
+    if (!front && target().send === undefined) {
       assert.equal(declared.bodySent, false, 'a declared oversize body is refused before it is sent');
     }
   });
@@ -303,8 +333,13 @@ export function defineContractTests(target: () => ContractTarget): void {
   });
 
   it('path parameters are decoded once, and malformed ones answer 400 invalid_path_parameter', async () => {
-    for (const { path, expect, apache } of PATH_CASES) {
-      const answer = target().behindApache && apache !== undefined ? apache : expect;
+    for (const { path, expect, apache, apacheScgi } of PATH_CASES) {
+      const answer =
+        target().behindApache && apache !== undefined
+          ? apache
+          : target().behindApacheScgi && apacheScgi !== undefined
+            ? apacheScgi
+            : expect;
       const reply = await call({ path });
       if (target().behindNginx && MALFORMED_ESCAPE.test(path)) expectNginxPage(reply, 400, path);
       else if (typeof answer === 'number') {
@@ -329,7 +364,7 @@ export function defineContractTests(target: () => ContractTarget): void {
       // nginx's `location <base>/` is the same, and redirects `<base>` to `<base>/`.
       if (target().behindNginx && !path.startsWith(`${basePath}/`)) {
         expectNginxPage(reply, path === basePath ? 301 : 404, path);
-      } else if (!target().behindApache) expectErr(reply, 'not_found');
+      } else if (!target().behindApache && !target().behindApacheScgi) expectErr(reply, 'not_found');
       else if (path.startsWith(`${basePath}/`)) expectErr(reply, 'not_found');
       else assert.equal(reply.status, 404, path);
     }

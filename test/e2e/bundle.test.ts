@@ -213,6 +213,35 @@ describe('npm run package', () => {
   });
 });
 
+describe('npm run package with addons built elsewhere', () => {
+  it('HANDOFF_PACKAGE_ADDONS: refuses an addon built for this machine (npm run build:native), naming the glibc it needs', () => {
+    // The mistake it guards against: packaging the everyday build, linked against this machine's
+    // newer glibc, which would not load on CloudLinux 7.
+    const own = readFileSync(path.join(REPO_ROOT, ADDON));
+    const needs = newestGlibc(readElf(own).needed);
+    assert.ok(needs && compareVersions(needs, [2, 17]) > 0, 'this machine builds against a glibc above 2.17');
+    const addons = mkdtempSync(path.join(tmpdir(), 'handoff-addons-'));
+    const out = mkdtempSync(path.join(tmpdir(), 'handoff-release-'));
+    try {
+      writeFileSync(path.join(addons, 'handoff.linux-x64-gnu.node'), own);
+      const result = spawnSync('npm', ['run', '--silent', 'package', '--', '--out-dir', out], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'false', HANDOFF_PACKAGE_ADDONS: addons },
+      });
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /\[package\] 2\/7 taking the addons from HANDOFF_PACKAGE_ADDONS=/);
+      assert.match(
+        result.stderr,
+        new RegExp(`FAILED: the linux-x64-gnu addon needs GLIBC_${needs.join('\\.')}, above 2\\.17`),
+      );
+    } finally {
+      rmSync(addons, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the bundle uploaded to a cPanel account, under Apache at /api', () => {
   let account: Account | undefined;
   let apache: ApacheInstance | undefined;

@@ -21,7 +21,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +30,7 @@ import { load } from 'js-yaml';
 import { loadConfig } from '../../src/config';
 import { type ApacheInstance, requireApache, startApache } from '../helpers/apache';
 import { TEST_ENV } from '../helpers/backends';
+import { packageBundle } from '../helpers/bundle';
 import { type Account, createAccount } from '../helpers/cpanel';
 import { send } from '../helpers/http';
 
@@ -62,13 +62,20 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+/** The addons of this test run's upload bundle (built once per run, from the same sources). */
+function bundleAddons(): string {
+  return path.join(packageBundle().dir, `passenger-handoff-${V1}`, 'native');
+}
+
 /** `npm run deploy:branch` in `clone`; returns its output. */
 function deployBranch(clone: string): string {
   const result = spawnSync('npm', ['run', '--silent', 'deploy:branch'], {
     cwd: clone,
     encoding: 'utf8',
-    // The Rust build reuses this checkout's build folder (ignored by git), as bundle.test.ts does.
-    env: { ...process.env, CARGO_TARGET_DIR: path.join(REPO_ROOT, 'native', 'target') },
+    // The addons are the ones this test run's bundle already holds (test/helpers/bundle.ts), built
+    // from these same sources: compiling them again at the clone's path would cost two release
+    // builds. package.cjs still checks them; bundle.test.ts tests the build itself.
+    env: { ...process.env, HANDOFF_PACKAGE_ADDONS: bundleAddons() },
   });
   const output = `${result.stdout}${result.stderr}`;
   assert.equal(result.status, 0, `npm run deploy:branch failed:\n${output.slice(-3000)}`);
@@ -107,12 +114,7 @@ function buildDeployBranch(t: { skip(reason: string): void }): Built | undefined
     if (!lstatSync(source, { throwIfNoEntry: false })?.isFile()) continue;
     mkdirSync(path.dirname(path.join(clone, file)), { recursive: true });
     copyFileSync(source, path.join(clone, file));
-    const stat = lstatSync(source);
-    chmodSync(path.join(clone, file), stat.mode & 0o777);
-    // Times kept, as `cp -p` keeps them: cargo then finds the copy's Rust sources no newer than the
-    // build it already made of these same files (the shared CARGO_TARGET_DIR below) and reuses it,
-    // instead of compiling and linking both addons again.
-    utimesSync(path.join(clone, file), stat.atime, stat.mtime);
+    chmodSync(path.join(clone, file), lstatSync(source).mode & 0o777);
   }
   git(['add', '--all'], clone);
   git(['commit', '--quiet', '--allow-empty', '-m', 'the working tree under test'], clone);
