@@ -28,6 +28,10 @@ const EXPRESS = [own('backends/express.js'), pkg('express')];
 const FALLBACK_CORE = [own('backends/node-server.js'), own('api/router.js'), pkg('find-my-way')];
 /** What fastify loads only for features the app never uses: its logger, schema compilers, inject(). */
 const FASTIFY_UNUSED = [pkg('pino'), pkg('@fastify/ajv-compiler'), pkg('ajv'), pkg('light-my-request')];
+/** Node's modules fastify requires at load time for its own listen() and HTTPS/HTTP2 servers,
+ * which the app never uses: the build makes them load on first use (scripts/build-ts.cjs). Only
+ * when dist/ is bundled, as `npm run build` makes it. */
+const FASTIFY_UNUSED_BUILTINS = ['node:https', 'node:http2', 'node:dns'];
 /** Never needed to serve: the doctor's code, SCGI when HANDOFF_PROTOCOL is http. */
 const NOT_SERVING = [
   path.join(REPO_ROOT, 'dist', 'doctor') + path.sep,
@@ -57,9 +61,12 @@ async function loadedModules(env: Record<string, string>): Promise<string[]> {
     .filter((line) => line !== '');
 }
 
-/** Fails naming each loaded file that matches one of `patterns` (a path prefix or a part of one). */
+/** Fails naming each loaded file that matches one of `patterns` (a path prefix or a part of one,
+ * or one of Node's modules by its whole name). */
 function assertNoneLoaded(files: readonly string[], patterns: readonly string[], why: string): void {
-  const found = files.filter((file) => patterns.some((pattern) => file.startsWith(pattern) || file.includes(pattern)));
+  const found = files.filter((file) =>
+    patterns.some((pattern) => (pattern.startsWith('node:') ? file === pattern : file.includes(pattern))),
+  );
   assert.deepEqual(found, [], `${why}; loaded:\n${found.join('\n')}`);
 }
 
@@ -73,6 +80,7 @@ describe('modules loaded at start', () => {
     assertLoaded(files, own('backends/fastify.js'));
     assertNoneLoaded(files, EXPRESS, 'express is loaded only when it serves');
     assertNoneLoaded(files, FASTIFY_UNUSED, 'no logger, schema compiler or inject() is used');
+    assertNoneLoaded(files, FASTIFY_UNUSED_BUILTINS, 'fastify never listens or serves HTTPS/HTTP2 here');
     assertNoneLoaded(files, [pkg('mysql2')], 'mysql2 is loaded only for a MySQL DATABASE_URL'); // [examples]
     assertNoneLoaded(files, NOT_SERVING, 'serving needs no doctor and, over HTTP, no SCGI');
   });
