@@ -1,6 +1,7 @@
 // `npm run bench`: native, fastify, express, the limit binaries, side by side in one run, on
-// loopback only. About 5 minutes; `--quick` under 1 minute (for checking that it works, not for
-// figures). `--only S1,S4` runs some scenarios. Writes bench/results/<date>-<set>.{json,md,svg};
+// loopback only; S9 puts nginx in front and compares SCGI with HTTP to the same app
+// (bench/lib/front.ts). About 8 minutes; `--quick` under 2 minutes (for checking that it works,
+// not for figures). `--only S1,S4` runs some scenarios. Writes bench/results/<date>-<set>.{json,md,svg};
 // `--report <file>.json` writes the .md and .svg of an earlier run again.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { NOTES_SCENARIOS, runNotes } from './examples/notes'; // [examples]
 import { type DirectColdStart, runColdDirect } from './lib/cold';
 import { type AfterLoad, runDirect, runPinned, type Timing, writeBodies } from './lib/direct';
+import { bestFront, type FrontRecord, runFront } from './lib/front';
 import { ensureOha, OHA } from './lib/load';
 import { bestRuns, type RunRecord } from './lib/measure';
 import { type ColdStart, runPassenger } from './lib/passenger';
@@ -16,7 +18,9 @@ import { type Results, toMarkdown, toSvg } from './lib/report';
 import { buildLimit, REPO_ROOT } from './lib/servers';
 import { computeRatios, judgeTargets } from './lib/targets';
 
-const ALL = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'pinned'];
+const ALL = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9', 'pinned'];
+/** The scenarios that start every server straight on its socket, the limit binaries with them. */
+const DIRECT = ['S1', 'S2', 'S3', 'S4', 'S7'];
 ALL.push(NOTES_SCENARIOS); // [examples]
 
 interface Options {
@@ -52,8 +56,11 @@ async function main(): Promise<void> {
     : { seconds: 4, warmupSeconds: 1, rounds: 2 };
   const coldStarts = options.quick ? 1 : 5;
   const started = Date.now();
-  say('building the limit binaries (cargo, release)');
-  buildLimit();
+  const direct = DIRECT.some((id) => options.only.has(id));
+  if (direct || options.only.has('pinned')) {
+    say('building the limit binaries (cargo, release)');
+    buildLimit();
+  }
   // oha loads every scenario but S8 (cold starts).
   if ([...options.only].some((id) => id !== 'S8')) ensureOha();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'handoff-bench-'));
@@ -62,17 +69,26 @@ async function main(): Promise<void> {
   let coldDirect: DirectColdStart[] = [];
   const notes: string[] = [];
   let afterLoad: AfterLoad[] = [];
+  const front: FrontRecord[] = [];
   const onRecord = (record: RunRecord) => {
     runs.push(record);
     say(describeRun(record));
   };
   try {
-    afterLoad = await runDirect(dir, timing, options.only, onRecord);
+    if (direct) afterLoad = await runDirect(dir, timing, options.only, onRecord);
     if (options.only.has('pinned')) await runPinned(dir, timing, options.only, onRecord);
     if (options.only.has('S8')) {
       coldDirect = await runColdDirect(dir, options.quick ? 2 : 7, (cold) => {
         say(`S8 ${cold.server}: spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`);
       });
+    }
+    if (options.only.has('S9')) {
+      notes.push(
+        ...(await runFront(dir, timing, (record) => {
+          front.push(record);
+          say(`${describeRun(record)}; nginx ${record.nginxCpuMsPer1000.toFixed(1)} CPU ms/1000`);
+        })),
+      );
     }
     if (options.only.has(NOTES_SCENARIOS)) notes.push(...(await runNotes(dir, timing, onRecord))); // [examples]
     const { blob } = writeBodies(dir);
@@ -99,8 +115,9 @@ async function main(): Promise<void> {
         'req/s (the least disturbed by the rest of the machine). Every run is in the JSON (`allRuns`).',
     );
   }
-  const saturated = runs.filter((r) => r.generatorSaturated).length;
-  if (saturated > 0) notes.push(`The generator used ≥ 0.9 of a core in ${saturated} of ${runs.length} runs (⚠).`);
+  const everyRun = [...runs, ...front];
+  const saturated = everyRun.filter((r) => r.generatorSaturated).length;
+  if (saturated > 0) notes.push(`The generator used ≥ 0.9 of a core in ${saturated} of ${everyRun.length} runs (⚠).`);
 
   const date = new Date().toISOString().slice(0, 10);
   const subset = ALL.every((id) => options.only.has(id)) ? '' : `-${[...options.only].join('-')}`;
@@ -111,10 +128,11 @@ async function main(): Promise<void> {
     machine: describeMachine(),
     timing: { ...timing, coldStarts, totalSeconds: Math.round((Date.now() - started) / 1000) },
     runs: bestRuns(runs),
-    allRuns: runs,
+    allRuns: everyRun,
     afterLoad,
     coldStarts: colds,
     coldStartsDirect: coldDirect,
+    front: bestFront(front),
     notes,
     ratios: computeRatios(bestRuns(runs)),
     targets: judgeTargets(bestRuns(runs), afterLoad, colds, coldDirect),
@@ -146,7 +164,7 @@ function rewriteReport(file: string): void {
 }
 
 function describeRun(r: RunRecord): string {
-  const where = r.pinned ? ' (1 core)' : '';
+  const where = r.pinned ? ' (1 core)' : r.via.startsWith('nginx-') ? ` (${r.via})` : '';
   const warn = r.generatorSaturated ? ' [generator saturated]' : '';
   const failed = r.failed > 0 ? ` FAILED ${r.failed}: ${JSON.stringify(r.errors)}` : '';
   return (

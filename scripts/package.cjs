@@ -21,6 +21,9 @@
 // bundle is built for x64 only and one line says so; in CI (CI=true) that is a failure.
 // HANDOFF_ARM64_RUSTC names another compiler with that std.
 // Set HANDOFF_PACKAGE_NO_NATIVE=1 to build a bundle without addons (it serves on the fallback).
+// HANDOFF_PACKAGE_ADDONS=DIR takes the addons from DIR (handoff.linux-x64-gnu.node and
+// handoff.linux-arm64-gnu.node, e.g. another bundle's native/ folder or a CI artifact) instead of
+// building them; they get the same checks (architecture, glibc 2.17), so a wrong file fails here.
 'use strict';
 
 const { spawnSync } = require('node:child_process');
@@ -75,6 +78,7 @@ const releaseDir =
 const stage = path.join(releaseDir, name);
 const zipFile = path.join(releaseDir, `${name}.zip`);
 const withNative = process.env.HANDOFF_PACKAGE_NO_NATIVE !== '1';
+const prebuilt = process.env.HANDOFF_PACKAGE_ADDONS ? path.resolve(process.env.HANDOFF_PACKAGE_ADDONS) : undefined;
 
 async function main() {
   progress('compiling TypeScript into dist/');
@@ -83,7 +87,27 @@ async function main() {
   fs.rmSync(zipFile, { force: true });
   fs.mkdirSync(path.join(stage, 'native'), { recursive: true });
 
-  if (withNative) {
+  if (withNative && prebuilt) {
+    const [x64, arm64] = TARGETS;
+    progress(`taking the addons from HANDOFF_PACKAGE_ADDONS=${prebuilt} instead of building them`);
+    const built = [];
+    for (const target of [x64, arm64]) {
+      const file = path.join(prebuilt, addonName(target));
+      if (fs.existsSync(file)) {
+        fs.copyFileSync(file, path.join(stage, 'native', addonName(target)));
+        built.push(target);
+      } else if (target === x64 || ci) {
+        fail(`HANDOFF_PACKAGE_ADDONS: there is no ${addonName(target)} in ${prebuilt}`);
+      }
+    }
+    progress(
+      built.length === 2
+        ? `copied ${built.length} addons`
+        : `no ${arm64.platform} addon there (this bundle serves x64 hosts only)`,
+    );
+    progress('checking each addon: its ELF machine and the glibc symbol versions it needs');
+    for (const target of built) checkBinary(target, path.join(stage, 'native', addonName(target)));
+  } else if (withNative) {
     const [x64, arm64] = TARGETS;
     progress(`building the native addon for ${x64.platform} against glibc 2.17 (the first build takes a few minutes)`);
     buildNative(x64, path.join(stage, 'native'));

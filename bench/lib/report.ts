@@ -2,6 +2,7 @@
 // a logarithmic axis, so 2× and ½× are the same length either side of 1×).
 import type { DirectColdStart } from './cold';
 import type { AfterLoad } from './direct';
+import { type FrontRecord, frontMarkdown } from './front';
 import type { RunRecord } from './measure';
 import type { ColdStart } from './passenger';
 import { computeRatios, median, type Ratio, type Verdict } from './targets';
@@ -20,6 +21,8 @@ export interface Results {
   readonly coldStarts: readonly ColdStart[];
   /** S8 (absent in runs from before it existed). */
   readonly coldStartsDirect?: readonly DirectColdStart[];
+  /** S9, the best run of each (absent in runs from before it existed). */
+  readonly front?: readonly FrontRecord[];
   readonly notes: readonly string[];
   readonly ratios: readonly Ratio[];
   readonly targets: readonly Verdict[];
@@ -113,6 +116,7 @@ export function toMarkdown(results: Results): string {
       out.push(`| ${server} | ${n0(ms)} | ${n2(ms / bare)}× | ${n0(cpu)} | ${n2(cpu / bareCpu)}× | ${mine.length} |`);
     }
   }
+  if (results.front !== undefined && results.front.length > 0) out.push('', ...frontMarkdown(results.front));
   out.push('', '**Targets**', '', '| | Target | Met | Figure |', '|---|---|---|---|');
   for (const t of results.targets) {
     const met = t.met === undefined ? 'not measured' : t.met ? 'met' : '**missed**';

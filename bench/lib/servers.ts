@@ -24,6 +24,10 @@ export const HELLO_ONLY: ReadonlySet<ServerName> = new Set(['bare', 'native-nolo
 /** The Rust binaries the benchmark builds (not `npm install`). */
 const BINARIES = { limit: 'handoff-limit', bare: 'handoff-bare' } as const;
 
+/** Worker threads of every Rust server (the app's default, HANDOFF_THREADS=2), set explicitly on
+ * each so the native ones and the bare limit always compare like with like. */
+const THREADS = 2;
+
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -90,7 +94,9 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
   const logFile = path.join(options.dir, `${name}.log`);
   const log = openSync(logFile, 'a');
   const command =
-    binary !== undefined ? [path.join(binDir, binary), socketPath] : [process.execPath, path.join(REPO_ROOT, 'app.js')];
+    binary !== undefined
+      ? [path.join(binDir, binary), socketPath, '--threads', String(THREADS)]
+      : [process.execPath, path.join(REPO_ROOT, 'app.js')];
   const [file, ...args] = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
   let child: ChildProcess;
   try {
@@ -101,6 +107,7 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         NODE_ENV: 'production',
+        HANDOFF_THREADS: String(THREADS),
         ...(binary !== undefined
           ? {}
           : name === 'native-nolog'

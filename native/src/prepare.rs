@@ -33,6 +33,7 @@ pub fn run_setup<R, E: std::fmt::Display>(
 /// A server with its threads started, `app::setup` done and its routes built; not listening.
 pub struct Prepared {
     runtime: Runtime,
+    /// [`api::endpoints`]: the middleware goes around them at [`Prepared::listen`].
     router: Router,
     resources: Arc<Resources>,
     options: ServeOptions,
@@ -56,7 +57,7 @@ impl Prepared {
         let access_log = config.access_log;
         let state = AppState::new(config, Arc::clone(&resources));
         let draining = Arc::clone(&state.draining);
-        let router = api::router(state);
+        let router = api::endpoints(state);
         Ok(Self {
             runtime,
             router,
@@ -81,7 +82,9 @@ impl Prepared {
             proxy: self.trust_proxy,
             access_log: self.access_log,
         };
-        let app = serve::log::with_request_log(self.router, policy);
+        // The routes' middleware and the request log, in one layer.
+        let around = api::middleware::Around::new(Arc::clone(&self.draining), Some(policy));
+        let app = self.router.layer(around);
         let options = ServeOptions {
             behind_passenger,
             ..self.options

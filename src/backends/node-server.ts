@@ -1,7 +1,7 @@
 // Listening and closing for the JavaScript backends (a plain node:http server underneath).
 import { readFileSync, readlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex, Readable } from 'node:stream';
@@ -131,6 +131,50 @@ export function listenNodeServer(
       this.once('close', () => clearTimeout(timer));
     };
   });
+  // Responses still to be written when the drain starts say `Connection: close`, so a
+  // keep-alive client (a balancer's pool) opens its next connection elsewhere rather than
+  // reusing one the server is about to close, and does not hold the server afterwards.
+  const inFlight = new Set<ServerResponse>();
+  const stopKeepAlive = () => {
+    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+  };
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (readiness.draining) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
+  return bindServer(server, target, readiness, onClose, {
+    address: () => describeAddress(server, target),
+    drain: stopKeepAlive,
+    closeAll: () => server.closeAllConnections(),
+    // Keep-alive connections with no request in flight would hold close() open.
+    closeIdle: () => server.closeIdleConnections(),
+  });
+}
+
+/** How one kind of server (HTTP, SCGI) drains and closes its connections, for bindServer. */
+export interface ConnectionControl {
+  /** Where the server listens, for the log. */
+  address(): string;
+  /** Called when the drain starts (and again at close). */
+  drain?(): void;
+  /** Closes every connection still open once the grace is over. */
+  closeAll(): void;
+  /** Called right after the listener is closed, for connections that would hold close() open. */
+  closeIdle?(): void;
+}
+
+/** Binds `server` to `target` and returns it as a RunningServer whose close stops accepting,
+ * waits for the connections to finish (at most `graceMs`, then closes them), then runs
+ * `onClose`. The bind happens before this returns (for a path or an IP address); errors arrive
+ * through `listening`. Shared by the HTTP server and the SCGI one (src/scgi/server.ts). */
+export function bindServer(
+  server: NetServer,
+  target: ListenTarget,
+  readiness: { draining: boolean },
+  onClose: () => Promise<void>,
+  control: ConnectionControl,
+): RunningServer {
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -151,22 +195,9 @@ export function listenNodeServer(
     resolveClosed = resolve;
   });
   let closing: Promise<void> | undefined;
-  // Responses still to be written when the drain starts say `Connection: close`, so a
-  // keep-alive client (a balancer's pool) opens its next connection elsewhere rather than
-  // reusing one the server is about to close, and does not hold the server afterwards.
-  const inFlight = new Set<ServerResponse>();
-  const stopKeepAlive = () => {
-    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
-  };
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-    if (readiness.draining) res.shouldKeepAlive = false;
-    inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
-  });
-  const address = () => describeAddress(server, target);
   return {
     get address() {
-      return address();
+      return control.address();
     },
     get port() {
       const info = server.address();
@@ -176,22 +207,21 @@ export function listenNodeServer(
     closed,
     drain() {
       readiness.draining = true;
-      stopKeepAlive();
+      control.drain?.();
     },
     close(graceMs) {
       readiness.draining = true;
       closing ??= new Promise<void>((resolve) => {
-        stopKeepAlive();
+        control.drain?.();
         const force = setTimeout(() => {
           log('main', `shutdown grace of ${graceMs} ms over; closing the connections still open`);
-          server.closeAllConnections();
+          control.closeAll();
         }, graceMs);
         server.close(() => {
           clearTimeout(force);
           resolve();
         });
-        // Keep-alive connections with no request in flight would hold close() open.
-        server.closeIdleConnections();
+        control.closeIdle?.();
       })
         .then(onClose)
         .then(resolveClosed);

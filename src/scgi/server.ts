@@ -8,7 +8,7 @@ import { type Server as HttpServer, IncomingMessage, ServerResponse, STATUS_CODE
 import { createServer, type Server, type Socket } from 'node:net';
 import { ApiError } from '../api/errors';
 import { toJsonBuffer } from '../api/json';
-import { hasRefusedTargetCharacters } from '../backends/node-server';
+import { bindServer, hasRefusedTargetCharacters } from '../backends/node-server';
 import type { ListenTarget, RunningServer } from '../backends/types';
 import type { Config } from '../config';
 import { log } from '../log';
@@ -53,56 +53,12 @@ export function listenScgi(
   });
   // Over the cap Node closes new connections at once, as over HTTP.
   server.maxConnections = config.maxConnections;
-  const listening = new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
+  return bindServer(server, target, readiness, onClose, {
+    address: () => describeAddress(server),
+    closeAll: () => {
+      for (const socket of connections) socket.destroy();
+    },
   });
-  switch (target.kind) {
-    case 'path':
-      server.listen(target.path);
-      break;
-    case 'tcp':
-      server.listen(target.port, target.host);
-      break;
-    case 'fd':
-      server.listen({ fd: target.fd });
-      break;
-  }
-  let resolveClosed: () => void = () => {};
-  const closed = new Promise<void>((resolve) => {
-    resolveClosed = resolve;
-  });
-  let closing: Promise<void> | undefined;
-  return {
-    get address() {
-      return describeAddress(server);
-    },
-    get port() {
-      const info = server.address();
-      return info !== null && typeof info === 'object' ? info.port : undefined;
-    },
-    listening,
-    closed,
-    drain() {
-      readiness.draining = true;
-    },
-    close(graceMs) {
-      readiness.draining = true;
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          log('main', `shutdown grace of ${graceMs} ms over; closing the connections still open`);
-          for (const socket of connections) socket.destroy();
-        }, graceMs);
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      })
-        .then(onClose)
-        .then(resolveClosed);
-      return closing;
-    },
-  };
 }
 
 /** One connection: the head (within the header timeout), then its one request. */

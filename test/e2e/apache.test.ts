@@ -11,9 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import type { BackendName } from '../../src/api/types';
 import { loadConfig } from '../../src/config';
 import { type ContractTarget, defineContractTests } from '../contract/suite';
-import { type ApacheInstance, DEFAULT_APP_USER, ensureUser, requireApache, startApache } from '../helpers/apache';
+import { type ApacheInstance, apacheUnavailable, DEFAULT_APP_USER, ensureUser, startApache } from '../helpers/apache';
 import { BACKENDS, backendUnavailable, TEST_ENV } from '../helpers/backends';
 import { send } from '../helpers/http';
+import { unlessMissing } from '../helpers/util';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const VERSION = loadConfig({}).version;
@@ -36,15 +37,14 @@ const CASES: [BackendName, string][] = [
 
 for (const [backend, baseUri] of CASES) {
   describe(`${backend} under Apache + mod_passenger at ${baseUri}`, {
-    skip: backendUnavailable(backend) ?? false,
+    skip: backendUnavailable(backend) ?? unlessMissing(apacheUnavailable()),
   }, () => {
     let apache: ApacheInstance | undefined;
     let target: ContractTarget | undefined;
     let htaccessDir: string | undefined;
     const basePath = baseUri === '/' ? '' : baseUri;
 
-    before(async (t) => {
-      if (!requireApache(t as never)) return;
+    before(async () => {
       htaccessDir = mkdtempSync(path.join(tmpdir(), 'handoff-htaccess-'));
       const htaccess = writeHtaccess(htaccessDir, baseUri);
       apache = await startApache({

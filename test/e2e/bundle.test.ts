@@ -29,14 +29,15 @@ import { loadConfig } from '../../src/config';
 import { compareVersions, newestGlibc, readElf } from '../../src/doctor/elf';
 import { REASONS } from '../../src/examples/notes/store'; // [examples]
 import { type ContractTarget, defineContractTests } from '../contract/suite';
-import { type ApacheInstance, requireApache, startApache } from '../helpers/apache';
+import { type ApacheInstance, apacheUnavailable, startApache } from '../helpers/apache';
 import { type AppProcess, startApp } from '../helpers/app-process';
 import { TEST_ENV } from '../helpers/backends';
-import { packageBundle } from '../helpers/bundle';
+import { packageBundle, rustUnavailable } from '../helpers/bundle';
 import { type Account, createAccount, ensureUnzip, extractInto, runNpmInstall } from '../helpers/cpanel';
 import { expectError } from '../helpers/expect'; // [examples]
 import { type Endpoint, send } from '../helpers/http';
 import { type NodeBinary, obtainNode } from '../helpers/node-versions';
+import { unlessMissing } from '../helpers/util';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const VERSION = loadConfig({}).version;
@@ -50,19 +51,30 @@ const CI = process.env.CI === 'true';
 let outDir: string | undefined;
 let packageOutput = '';
 
-/** `npm run package`, once per test run (test/helpers/bundle.ts); the bundle is read-only here. */
-function buildBundle(t: { skip(reason: string): void }): boolean {
-  if (outDir) return true;
-  if (spawnSync('cargo', ['--version']).status !== 0) {
-    if (CI) throw new Error('CI must build the bundle: no cargo');
-    t.skip('no Rust toolchain: the bundle needs it');
-    return false;
-  }
+/** `npm run package`, once per test run (test/helpers/bundle.ts); the bundle is read-only here.
+ * Returns the folder holding it. */
+function buildBundle(): string {
+  if (outDir) return outDir;
   ensureUnzip();
   const bundle = packageBundle();
   packageOutput = bundle.output;
   outDir = bundle.dir;
-  return true;
+  return outDir;
+}
+
+/** Why the bundle's arm64 addon cannot be run here, or undefined: as scripts/package.cjs decides,
+ * a compiler with an aarch64 standard library (else the bundle is x64 only), and an arm64 Node. */
+function arm64Unavailable(): string | undefined {
+  const rustc = process.env.HANDOFF_ARM64_RUSTC || '/usr/bin/rustc';
+  const libdir = spawnSync(rustc, ['--print', 'target-libdir', '--target', 'aarch64-unknown-linux-gnu'], {
+    encoding: 'utf8',
+  });
+  const dir = libdir.status === 0 ? libdir.stdout.trim() : '';
+  if (dir === '' || !existsSync(dir) || !readdirSync(dir).some((file) => /^libstd-.*\.rlib$/.test(file))) {
+    return `${rustc} has no aarch64 standard library: the bundle is x64 only (bash scripts/install-system-deps.sh arm64)`;
+  }
+  const node = obtainNode(ARM64_NODE_MAJOR, 'arm64');
+  return node.ok ? undefined : node.reason;
 }
 
 /** Every file under `dir`, relative, sorted. */
@@ -115,9 +127,9 @@ function requireArm64Addon(t: { skip(reason: string): void }): boolean {
   return false;
 }
 
-describe('npm run package', () => {
-  before((t) => {
-    buildBundle(t as never);
+describe('npm run package', { skip: unlessMissing(rustUnavailable()) }, () => {
+  before(() => {
+    buildBundle();
   });
 
   it('shows its progress and writes the zip and the same tree', () => {
@@ -213,16 +225,47 @@ describe('npm run package', () => {
   });
 });
 
-describe('the bundle uploaded to a cPanel account, under Apache at /api', () => {
+describe('npm run package with addons built elsewhere', () => {
+  it('HANDOFF_PACKAGE_ADDONS: refuses an addon built for this machine (npm run build:native), naming the glibc it needs', () => {
+    // The mistake it guards against: packaging the everyday build, linked against this machine's
+    // newer glibc, which would not load on CloudLinux 7.
+    const own = readFileSync(path.join(REPO_ROOT, ADDON));
+    const needs = newestGlibc(readElf(own).needed);
+    assert.ok(needs && compareVersions(needs, [2, 17]) > 0, 'this machine builds against a glibc above 2.17');
+    const addons = mkdtempSync(path.join(tmpdir(), 'handoff-addons-'));
+    const out = mkdtempSync(path.join(tmpdir(), 'handoff-release-'));
+    try {
+      writeFileSync(path.join(addons, 'handoff.linux-x64-gnu.node'), own);
+      const result = spawnSync('npm', ['run', '--silent', 'package', '--', '--out-dir', out], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'false', HANDOFF_PACKAGE_ADDONS: addons },
+      });
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /\[package\] 2\/7 taking the addons from HANDOFF_PACKAGE_ADDONS=/);
+      assert.match(
+        result.stderr,
+        new RegExp(`FAILED: the linux-x64-gnu addon needs GLIBC_${needs.join('\\.')}, above 2\\.17`),
+      );
+    } finally {
+      rmSync(addons, { recursive: true, force: true });
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the bundle uploaded to a cPanel account, under Apache at /api', {
+  skip: unlessMissing(rustUnavailable(), apacheUnavailable()),
+}, () => {
   let account: Account | undefined;
   let apache: ApacheInstance | undefined;
   let addonFile = '';
   const notes: Note[] = []; // [examples]
 
-  before((t) => {
-    if (!buildBundle(t as never) || !requireApache(t as never) || !outDir) return;
+  before(() => {
+    const bundle = buildBundle();
     account = createAccount();
-    extractInto(account, path.join(outDir, `${NAME}.zip`));
+    extractInto(account, path.join(bundle, `${NAME}.zip`));
     runNpmInstall(account);
     addonFile = path.join(account.appRoot, ADDON);
   });
@@ -369,7 +412,9 @@ describe('the bundle uploaded to a cPanel account, under Apache at /api', () => 
   });
 });
 
-describe('updating an installed app from one release zip to the next, under Apache at /api, under load', () => {
+describe('updating an installed app from one release zip to the next, under Apache at /api, under load', {
+  skip: unlessMissing(rustUnavailable(), apacheUnavailable()),
+}, () => {
   let account: Account | undefined;
   let apache: ApacheInstance | undefined;
   let nextZip = '';
@@ -378,10 +423,10 @@ describe('updating an installed app from one release zip to the next, under Apac
     (_, major, minor, patch) => `${major}.${minor}.${Number(patch) + 1}`,
   );
 
-  before(async (t) => {
-    if (!buildBundle(t as never) || !requireApache(t as never) || !outDir) return;
+  before(async () => {
+    const bundle = buildBundle();
     account = createAccount();
-    extractInto(account, path.join(outDir, `${NAME}.zip`));
+    extractInto(account, path.join(bundle, `${NAME}.zip`));
     runNpmInstall(account);
     const htaccess = path.join(account.docRoot, 'api', '.htaccess');
     account.run('mkdir', ['-p', path.dirname(htaccess)], account.home);
@@ -394,7 +439,7 @@ describe('updating an installed app from one release zip to the next, under Apac
     // code with bytes appended, which the loader ignores), zipped as `npm run package` zips.
     const next = mkdtempSync(path.join(tmpdir(), 'handoff-next-'));
     const tree = path.join(next, NAME);
-    cpSync(path.join(outDir, NAME), tree, { recursive: true });
+    cpSync(path.join(bundle, NAME), tree, { recursive: true });
     const manifest = JSON.parse(readFileSync(path.join(tree, 'package.json'), 'utf8'));
     manifest.version = V2;
     writeFileSync(path.join(tree, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -521,25 +566,25 @@ describe('updating an installed app from one release zip to the next, under Apac
   });
 });
 
-describe('the bundle on an arm64 machine (emulated: qemu-aarch64-static, arm64 Node from npm)', () => {
+describe('the bundle on an arm64 machine (emulated: qemu-aarch64-static, arm64 Node from npm)', {
+  skip: unlessMissing(rustUnavailable(), arm64Unavailable()),
+}, () => {
   let node: NodeBinary | undefined;
   let dir: string | undefined;
   let app: AppProcess | undefined;
   let socket = '';
 
-  before(async (t) => {
-    if (!buildBundle(t as never) || !outDir || !requireArm64Addon(t as never)) return;
-    node = obtainNode(ARM64_NODE_MAJOR, 'arm64');
-    if (!node.ok) {
-      if (CI) throw new Error(`CI runs the arm64 addon: ${node.reason}`);
-      (t as never as { skip(reason: string): void }).skip(node.reason);
-      return;
-    }
+  before(async () => {
+    const bundle = buildBundle();
+    assert.ok(existsSync(path.join(bundle, NAME, ARM64_ADDON)), `the bundle holds the arm64 addon:\n${packageOutput}`);
+    const arm64 = obtainNode(ARM64_NODE_MAJOR, 'arm64');
+    if (!arm64.ok) throw new Error(`no arm64 Node: ${arm64.reason}`);
+    node = arm64;
     // The bundle as extracted on the host, its runtime dependencies (plain JavaScript) from the
     // repository's install.
     dir = mkdtempSync(path.join(tmpdir(), 'handoff-arm64-'));
     const root = path.join(dir, NAME);
-    cpSync(path.join(outDir, NAME), root, { recursive: true });
+    cpSync(path.join(bundle, NAME), root, { recursive: true });
     symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
     socket = path.join(dir, 'app.sock');
     // No HANDOFF_NATIVE_PATH: the app picks the addon for its process.arch.

@@ -21,7 +21,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,10 +28,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { load } from 'js-yaml';
 import { loadConfig } from '../../src/config';
-import { type ApacheInstance, requireApache, startApache } from '../helpers/apache';
+import { type ApacheInstance, apacheUnavailable, startApache } from '../helpers/apache';
 import { TEST_ENV } from '../helpers/backends';
+import { packageBundle, rustUnavailable } from '../helpers/bundle';
 import { type Account, createAccount } from '../helpers/cpanel';
 import { send } from '../helpers/http';
+import { unlessMissing } from '../helpers/util';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const V1 = loadConfig({}).version;
@@ -62,13 +63,20 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+/** The addons of this test run's upload bundle (built once per run, from the same sources). */
+function bundleAddons(): string {
+  return path.join(packageBundle().dir, `passenger-handoff-${V1}`, 'native');
+}
+
 /** `npm run deploy:branch` in `clone`; returns its output. */
 function deployBranch(clone: string): string {
   const result = spawnSync('npm', ['run', '--silent', 'deploy:branch'], {
     cwd: clone,
     encoding: 'utf8',
-    // The Rust build reuses this checkout's build folder (ignored by git), as bundle.test.ts does.
-    env: { ...process.env, CARGO_TARGET_DIR: path.join(REPO_ROOT, 'native', 'target') },
+    // The addons are the ones this test run's bundle already holds (test/helpers/bundle.ts), built
+    // from these same sources: compiling them again at the clone's path would cost two release
+    // builds. package.cjs still checks them; bundle.test.ts tests the build itself.
+    env: { ...process.env, HANDOFF_PACKAGE_ADDONS: bundleAddons() },
   });
   const output = `${result.stdout}${result.stderr}`;
   assert.equal(result.status, 0, `npm run deploy:branch failed:\n${output.slice(-3000)}`);
@@ -88,13 +96,8 @@ function repoState(clone: string): string {
  * commit), node_modules linked to this one's; `npm run deploy:branch` there, then the version bumped
  * in a commit and the branch made again.
  */
-function buildDeployBranch(t: { skip(reason: string): void }): Built | undefined {
+function buildDeployBranch(): Built {
   if (built) return built;
-  if (spawnSync('cargo', ['--version']).status !== 0) {
-    if (process.env.CI === 'true') throw new Error('CI must run the git deploy tests: no cargo');
-    t.skip('no Rust toolchain: the deploy branch holds the native binary');
-    return undefined;
-  }
   work = mkdtempSync(path.join(tmpdir(), 'handoff-gitdeploy-'));
   chmodSync(work, 0o755);
   const clone = path.join(work, 'project');
@@ -107,12 +110,7 @@ function buildDeployBranch(t: { skip(reason: string): void }): Built | undefined
     if (!lstatSync(source, { throwIfNoEntry: false })?.isFile()) continue;
     mkdirSync(path.dirname(path.join(clone, file)), { recursive: true });
     copyFileSync(source, path.join(clone, file));
-    const stat = lstatSync(source);
-    chmodSync(path.join(clone, file), stat.mode & 0o777);
-    // Times kept, as `cp -p` keeps them: cargo then finds the copy's Rust sources no newer than the
-    // build it already made of these same files (the shared CARGO_TARGET_DIR below) and reuses it,
-    // instead of compiling and linking both addons again.
-    utimesSync(path.join(clone, file), stat.atime, stat.mtime);
+    chmodSync(path.join(clone, file), lstatSync(source).mode & 0o777);
   }
   git(['add', '--all'], clone);
   git(['commit', '--quiet', '--allow-empty', '-m', 'the working tree under test'], clone);
@@ -201,9 +199,9 @@ async function waitForVersion(apache: ApacheInstance, version: string): Promise<
   }
 }
 
-describe('npm run deploy:branch', () => {
-  before((t) => {
-    buildDeployBranch(t as never);
+describe('npm run deploy:branch', { skip: unlessMissing(rustUnavailable()) }, () => {
+  before(() => {
+    buildDeployBranch();
   });
 
   it('commits the bundle, .cpanel.yml and its script onto deploy', () => {
@@ -249,14 +247,16 @@ describe('npm run deploy:branch', () => {
   });
 });
 
-describe("cPanel's Git Version Control: push, .cpanel.yml's tasks, Apache serves the new version", () => {
+describe("cPanel's Git Version Control: push, .cpanel.yml's tasks, Apache serves the new version", {
+  skip: unlessMissing(rustUnavailable(), apacheUnavailable()),
+}, () => {
   let account: Account | undefined;
   let apache: ApacheInstance | undefined;
   let repo = '';
   const taskOutputs: string[] = [];
 
-  before(async (t) => {
-    if (!buildDeployBranch(t as never) || !requireApache(t as never) || !built) return;
+  before(async () => {
+    const branch = buildDeployBranch();
     account = createAccount();
     // What cPanel's "Create" makes: a repository in the account, pushes update its working tree;
     // `deploy` is the checked-out branch.
@@ -265,7 +265,7 @@ describe("cPanel's Git Version Control: push, .cpanel.yml's tasks, Apache serves
     account.run('git', ['init', '--quiet', repo], account.home);
     account.run('git', ['config', 'receive.denyCurrentBranch', 'updateInstead'], repo);
     account.run('git', ['symbolic-ref', 'HEAD', 'refs/heads/deploy'], repo);
-    push(account, built.clone, repo, built.deploy1);
+    push(account, branch.clone, repo, branch.deploy1);
     taskOutputs.push(runCpanelTasks(account, repo));
     apache = await startApache({
       appRoot: account.appRoot,
@@ -331,14 +331,16 @@ describe("cPanel's Git Version Control: push, .cpanel.yml's tasks, Apache serves
   });
 });
 
-describe('a plain SSH host: bare repository with deploy/post-receive, Apache serves the new version', () => {
+describe('a plain SSH host: bare repository with deploy/post-receive, Apache serves the new version', {
+  skip: unlessMissing(rustUnavailable(), apacheUnavailable()),
+}, () => {
   let account: Account | undefined;
   let apache: ApacheInstance | undefined;
   let bare = '';
   const pushOutputs: string[] = [];
 
-  before(async (t) => {
-    if (!buildDeployBranch(t as never) || !requireApache(t as never) || !built) return;
+  before(async () => {
+    const branch = buildDeployBranch();
     account = createAccount();
     bare = path.join(account.home, 'repos', 'passenger-handoff.git');
     account.run('git', ['init', '--quiet', '--bare', bare], account.home);
@@ -347,7 +349,7 @@ describe('a plain SSH host: bare repository with deploy/post-receive, Apache ser
     chmodSync(hook, 0o755);
     spawnSync('chown', [account.user, hook]);
     account.run('git', ['config', 'deploy.appRoot', account.appRoot], bare);
-    pushOutputs.push(push(account, built.clone, bare, built.deploy1));
+    pushOutputs.push(push(account, branch.clone, bare, branch.deploy1));
     apache = await startApache({
       appRoot: account.appRoot,
       baseUri: '/api',

@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config';
 import { type ContractTarget, defineContractTests } from '../contract/suite';
 import { BACKENDS, backendUnavailable, TEST_ENV } from '../helpers/backends';
 import { send } from '../helpers/http';
-import { ensurePassenger, type PassengerInstance, startPassenger } from '../helpers/passenger';
+import { type PassengerInstance, passengerUnavailable, startPassenger } from '../helpers/passenger';
+import { unlessMissing } from '../helpers/util';
 
 const VERSION = loadConfig({}).version;
 
@@ -33,18 +34,12 @@ function rawExchange(port: number, head: string, body: string): Promise<string> 
 for (const backend of BACKENDS) {
   for (const basePath of ['', '/api']) {
     const title = `${backend} under Passenger Standalone${basePath ? ` with base path ${basePath}` : ''}`;
-    describe(title, { skip: backendUnavailable(backend) ?? false }, () => {
+    describe(title, { skip: backendUnavailable(backend) ?? unlessMissing(passengerUnavailable()) }, () => {
       let passenger: PassengerInstance | undefined;
       let target: ContractTarget | undefined;
       let stopped: Awaited<ReturnType<PassengerInstance['stop']>> | undefined;
 
-      before(async (t) => {
-        const available = ensurePassenger();
-        if (!available.ok) {
-          if (process.env.CI === 'true') throw new Error(`CI must run the Passenger tests: ${available.reason}`);
-          (t as unknown as { skip(reason: string): void }).skip(available.reason);
-          return;
-        }
+      before(async () => {
         // Not PASSENGER_BASE_URI: Passenger owns that variable (it unsets it for a base URI of /,
         // whatever --envvar says), and Standalone has no base URI option.
         const env = { ...TEST_ENV, HANDOFF_BACKEND: backend, ...(basePath ? { HANDOFF_BASE_PATH: basePath } : {}) };

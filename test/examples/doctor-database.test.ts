@@ -7,15 +7,16 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
 import { accountUnavailable, type InstalledApp, installApp, runDoctor } from '../doctor/support';
-import { type MariaDbInstance, requireMariaDb, startMariaDb } from '../helpers/mariadb';
-import { freePort } from '../helpers/util';
+import { type MariaDbInstance, mariaDbUnavailable, startMariaDb } from '../helpers/mariadb';
+import { freePort, unlessMissing } from '../helpers/util';
 
-describe('doctor: DATABASE_URL (notes example)', () => {
+describe('doctor: DATABASE_URL (notes example)', {
+  skip: accountUnavailable() ?? unlessMissing(mariaDbUnavailable()),
+}, () => {
   let db: MariaDbInstance | undefined;
   let app: InstalledApp | undefined;
 
-  before(async (t) => {
-    if (accountUnavailable() !== undefined || !requireMariaDb(t as never)) return;
+  before(async () => {
     db = await startMariaDb();
     // The account's user must reach the socket in the server's folder, as any account reaches
     // /var/lib/mysql/mysql.sock.

@@ -130,7 +130,15 @@ export function ensureApache(): ApacheCheck {
   return apacheCheck;
 }
 
-/** Skips the test (or, in CI, fails it) when Apache cannot be had; true when it can. */
+/** Why Apache + mod_passenger cannot be had here (installing them if needed), or undefined; for
+ * a suite's `skip` with unlessMissing (test/helpers/util.ts). */
+export function apacheUnavailable(): string | undefined {
+  const available = ensureApache();
+  return available.ok ? undefined : available.reason;
+}
+
+/** Skips the test (or, in CI, fails it) when Apache cannot be had; true when it can. Inside a
+ * test only: a suite's `before` hook has no `t.skip` (use apacheUnavailable as the suite's skip). */
 export function requireApache(t: TestContext): boolean {
   const available = ensureApache();
   if (available.ok) return true;

@@ -21,6 +21,14 @@ export interface Bundle {
 
 let built: Bundle | undefined;
 
+/** Why the bundle cannot be built here (no Rust toolchain), or undefined; for a suite's `skip`
+ * with unlessMissing (test/helpers/util.ts). */
+export function rustUnavailable(): string | undefined {
+  return spawnSync('cargo', ['--version']).status === 0
+    ? undefined
+    : 'no Rust toolchain: the bundle holds the native addon';
+}
+
 /** Builds the bundle, or returns the one this test run already built. Fails if the build fails. */
 export function packageBundle(): Bundle {
   if (built) return built;

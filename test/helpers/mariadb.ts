@@ -97,7 +97,15 @@ export function ensureMariaDb(): MariaDbCheck {
   return check;
 }
 
-/** Skips the test when MariaDB cannot be had, except in CI where that is a failure. */
+/** Why MariaDB cannot be had here (installing it if needed), or undefined; for a suite's `skip`
+ * with unlessMissing (test/helpers/util.ts). */
+export function mariaDbUnavailable(): string | undefined {
+  const found = ensureMariaDb();
+  return found.ok ? undefined : found.reason;
+}
+
+/** Skips the test when MariaDB cannot be had, except in CI where that is a failure. Inside a test
+ * only: a suite's `before` hook has no `t.skip`. */
 export function requireMariaDb(t: Pick<TestContext, 'skip'>): boolean {
   const found = ensureMariaDb();
   if (found.ok) return true;

@@ -95,6 +95,13 @@ export interface PassengerInstance {
 
 let passengerCheck: PassengerCheck | undefined;
 
+/** Why Passenger cannot be had here (installing it if needed), or undefined; for a suite's
+ * `skip` with unlessMissing (test/helpers/util.ts). */
+export function passengerUnavailable(): string | undefined {
+  const available = ensurePassenger();
+  return available.ok ? undefined : available.reason;
+}
+
 /**
  * Makes sure `passenger` is on PATH, running scripts/install-system-deps.sh (output shown) if it is
  * not. The answer is kept for the rest of the process, so the install is tried at most once.

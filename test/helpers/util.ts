@@ -40,3 +40,14 @@ export function tail(text: string, lines: number): string {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
+
+/** The `skip` option of a suite that needs servers or tools which may be missing here: the first
+ * reason given (why it cannot run) skips the whole suite, and in CI (CI=true), which must run
+ * everything, it is an error instead. Decided when the suite is defined, because Node gives a
+ * suite's `before` hook no `t.skip`. */
+export function unlessMissing(...reasons: (string | undefined)[]): string | false {
+  const reason = reasons.find((r) => r !== undefined);
+  if (reason === undefined) return false;
+  if (process.env.CI === 'true') throw new Error(`CI must run every test: ${reason}`);
+  return reason;
+}

@@ -11,20 +11,21 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode, Version};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{AppError, ErrorCode};
 
-/// Answers 400 `bad_request` (and closes the connection) instead of running the handler.
-pub async fn reject_hostless(request: Request, next: Next) -> Response {
+/// The answer to a request no route may see: 400 `bad_request` for an HTTP/1.1 request without
+/// `Host`, a bare 400 (closing the connection) for a target with raw non-ASCII bytes; `None`
+/// for every other request.
+pub fn refusal(request: &Request) -> Option<Response> {
     if request.version() == Version::HTTP_11 && !request.headers().contains_key(header::HOST) {
-        return AppError::new(ErrorCode::BadRequest).into_response();
+        return Some(AppError::new(ErrorCode::BadRequest).into_response());
     }
     if has_raw_non_ascii(request.uri()) {
-        return bare(StatusCode::BAD_REQUEST);
+        return Some(bare(StatusCode::BAD_REQUEST));
     }
-    next.run(request).await
+    None
 }
 
 /// True when the path or query holds a byte outside ASCII, sent raw.

@@ -26,7 +26,8 @@ fn json_bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
 /// `9007199254740993` → `9007199254740992`). The fallback echoes through JavaScript, so this
 /// is what makes `POST /echo` answer the same bytes on every backend.
 pub fn to_js_json(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
+    // Most answers are small: one allocation rather than a few growing ones.
+    let mut out = Vec::with_capacity(128);
     write_js_json(value, &mut out);
     out
 }
@@ -59,19 +60,28 @@ fn write_js_json(value: &Value, out: &mut Vec<u8>) {
         Value::Object(map) => {
             // JavaScript lists integer-like keys ("0", "7", "42") first, ascending, then the
             // others in insertion order (ECMA-262 OrdinaryOwnPropertyKeys).
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by_key(|(key, _)| array_index(key).map_or((1, 0), |index| (0, index)));
             out.push(b'{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_js_string(key, out);
-                out.push(b':');
-                write_js_json(item, out);
+            if map.keys().any(|key| array_index(key).is_some()) {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by_key(|(key, _)| array_index(key).map_or((1, 0), |index| (0, index)));
+                write_js_entries(entries.into_iter(), out);
+            } else {
+                // No integer-like key (the usual case): insertion order, nothing to sort.
+                write_js_entries(map.iter(), out);
             }
             out.push(b'}');
         }
+    }
+}
+
+fn write_js_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    for (i, (key, item)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_js_string(key, out);
+        out.push(b':');
+        write_js_json(item, out);
     }
 }
 

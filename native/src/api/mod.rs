@@ -9,17 +9,17 @@ pub mod extract;
 mod framing;
 mod health;
 pub mod json;
+pub mod middleware;
 pub mod prelude;
 mod ready;
 pub mod state;
 mod test_routes;
 
-use std::any::Any;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
-use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use tower_http::catch_panic::CatchPanicLayer;
 
 pub use config::Config;
 pub use error::{AppError, ErrorCode};
@@ -28,9 +28,16 @@ pub use state::AppState;
 /// Builds the whole API: the core routes and [`crate::app::routes`], under
 /// `state.config.base_path`, with catalogue answers for unknown paths (404) and methods (405),
 /// a 500 for a panicking handler, a 400 for an HTTP/1.1 request without `Host`, and
-/// `Cache-Control: no-store` on every answer that does not set its own. No socket
-/// involved; each call is a fresh set of routes (a fresh counter, say).
+/// `Cache-Control: no-store` on every answer that does not set its own ([`middleware`]). No
+/// socket involved; each call is a fresh set of routes (a fresh counter, say).
 pub fn router(state: AppState) -> Router {
+    let draining = Arc::clone(&state.draining);
+    endpoints(state).layer(middleware::Around::new(draining, None))
+}
+
+/// The routes of [`router`] without [`middleware::Around`]: a server puts it around them itself,
+/// with its request log ([`crate::prepare`]).
+pub fn endpoints(state: AppState) -> Router {
     let mut routes = Router::new()
         .route("/health", get(health::health_get))
         .route("/ready", get(ready::ready_get));
@@ -47,25 +54,9 @@ pub fn router(state: AppState) -> Router {
         // Only `<base>/<route>` matches: `<base>` alone, `<route>` and `<base><route>` are 404.
         Router::new().nest(base, routes)
     };
-    let routes = routes
+    routes
         .fallback(|| async { AppError::new(ErrorCode::NotFound) })
-        .layer(axum::middleware::from_fn(framing::reject_hostless))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            ready::close_when_draining,
-        ))
-        .with_state(state);
-    catch_panics(routes).layer(axum::middleware::map_response(no_store))
-}
-
-/// `Cache-Control: no-store` on every answer whose route did not set its own: hosts' caches
-/// (LiteSpeed's LSCache among them) would otherwise keep API answers.
-async fn no_store(mut response: axum::response::Response) -> axum::response::Response {
-    response
-        .headers_mut()
-        .entry(axum::http::header::CACHE_CONTROL)
-        .or_insert(axum::http::HeaderValue::from_static("no-store"));
-    response
+        .with_state(state)
 }
 
 /// 405 `method_not_allowed`. axum adds the `Allow` header (the route's methods, `HEAD` with
@@ -74,15 +65,13 @@ async fn method_not_allowed() -> AppError {
     AppError::new(ErrorCode::MethodNotAllowed)
 }
 
-/// Answers a panic in any handler of `routes` with a 500 (and a log line) instead of dropping
-/// the connection; [`router`] applies it to the whole API.
+/// `routes` with [`middleware::Around`] (no request log, never draining): a panic in any handler
+/// answers a 500 (and a log line) instead of dropping the connection.
 pub fn catch_panics(routes: Router) -> Router {
-    routes.layer(CatchPanicLayer::custom(panic_to_500))
-}
-
-/// Turns a panic in a handler into a 500 (the panic hook has logged it with its route).
-fn panic_to_500(_panic: Box<dyn Any + Send + 'static>) -> axum::response::Response {
-    AppError::new(ErrorCode::InternalError).into_response()
+    routes.layer(middleware::Around::new(
+        Arc::new(AtomicBool::new(false)),
+        None,
+    ))
 }
 
 #[cfg(test)]

@@ -3,8 +3,6 @@
 //! has started, while the listener may still accept (`HANDOFF_DRAIN_DELAY_MS`); 503 `not_ready`
 //! while one of [`crate::app::checks`] (what `/health` reports) is down.
 
-use axum::extract::Request;
-use axum::middleware::Next;
 use serde_json::json;
 
 use super::prelude::*;
@@ -26,21 +24,4 @@ pub async fn ready_get(State(state): State<AppState>) -> Response {
             .into_response();
     }
     json(StatusCode::OK, &json!({ "status": "ready" }))
-}
-
-/// Once draining, every response closes its connection (as the fallback does), so a
-/// keep-alive client opens its next connection elsewhere instead of reusing one the server is
-/// about to close.
-pub async fn close_when_draining(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let mut response = next.run(request).await;
-    if state.is_draining() {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
 }

@@ -6,15 +6,15 @@
 //! first. So a busy server makes one `write` per batch rather than one per request, no line
 //! is lost on a graceful shutdown, and lines keep their order.
 
+use std::cell::RefCell;
+use std::fmt;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 
 use crate::api::config::TrustProxy;
 
@@ -60,19 +60,25 @@ pub fn log_line(message: &str) {
     write_out(line.as_bytes());
 }
 
-/// Buffers one `[native] <message>` request line (see the module's doc).
-pub fn log_request_line(message: &str) {
-    let line = format!("[native] {message}\n");
+/// Buffers the request line `[native] <client> <method> <path> <status> <ms>ms` (see the
+/// module's doc), formatted straight into the buffer.
+pub fn log_request(client: &Client, name: &RequestName, status: u16, took: Duration) {
+    let ms = took.as_secs_f64() * 1000.0;
     let mut pending = pending();
-    if pending.lines.len() + line.len() > BATCH_BYTES {
+    let start = pending.lines.len();
+    // Writing to a Vec cannot fail.
+    let _ = writeln!(pending.lines, "[native] {client} {name} {status} {ms:.2}ms");
+    let line = pending.lines.len() - start;
+    if start > 0 && pending.lines.len() > BATCH_BYTES {
+        // The new line would take the batch past the limit: the batch goes out without it.
+        write_out(&pending.lines[..start]);
+        pending.lines.drain(..start);
+    }
+    if line > BATCH_BYTES {
         write_out(&pending.lines);
         pending.lines.clear();
-    }
-    if line.len() > BATCH_BYTES {
-        write_out(line.as_bytes());
         return;
     }
-    pending.lines.extend_from_slice(line.as_bytes());
     if !pending.planned {
         // Outside a runtime nothing would run a timer: write at once.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -99,9 +105,77 @@ pub fn flush() {
     }
 }
 
-tokio::task_local! {
-    /// `<method> <path>` of the request a task is serving, for the panic log line.
-    static ROUTE: Arc<str>;
+/// `<method> <path>` of a request, for its log line and for a panic while it is served. Taken
+/// from the request without copying (both are reference-counted or inline).
+#[derive(Debug, Clone)]
+pub struct RequestName {
+    method: Method,
+    uri: Uri,
+}
+
+impl RequestName {
+    /// The name of `request`.
+    pub fn of<B>(request: &axum::http::Request<B>) -> Self {
+        Self {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+        }
+    }
+}
+
+impl fmt::Display for RequestName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.uri.path())
+    }
+}
+
+thread_local! {
+    /// The request this thread is serving right now, for the panic log line.
+    static SERVING: RefCell<Option<RequestName>> = const { RefCell::new(None) };
+}
+
+/// Runs `poll` (one poll of a request's future) with `name` as the request this thread serves,
+/// so that a panic in it names the request; `name` is given back afterwards (also when `poll`
+/// unwinds). What a task-local does, without its pinning.
+pub fn serving<R>(name: &mut Option<RequestName>, poll: impl FnOnce() -> R) -> R {
+    struct Restore<'a> {
+        name: &'a mut Option<RequestName>,
+        previous: Option<RequestName>,
+    }
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let previous = self.previous.take();
+            let _ = SERVING.try_with(|serving| {
+                if let Ok(mut serving) = serving.try_borrow_mut() {
+                    *self.name = std::mem::replace(&mut *serving, previous);
+                }
+            });
+        }
+    }
+    let previous = SERVING
+        .try_with(|serving| {
+            serving
+                .try_borrow_mut()
+                .ok()
+                .and_then(|mut serving| std::mem::replace(&mut *serving, name.take()))
+        })
+        .ok()
+        .flatten();
+    let _restore = Restore { name, previous };
+    poll()
+}
+
+/// `<method> <path>` of the request this thread is serving now ([`serving`]), if any.
+pub fn serving_now() -> Option<String> {
+    SERVING
+        .try_with(|serving| {
+            serving
+                .try_borrow()
+                .ok()
+                .and_then(|name| name.as_ref().map(ToString::to_string))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Replaces Rust's default panic message (several lines, no component) with one `[native]`
@@ -115,9 +189,7 @@ pub fn install_panic_hook() {
             let place = info
                 .location()
                 .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
-            let route = ROUTE
-                .try_with(|route| route.to_string())
-                .unwrap_or_else(|_| "a connection".to_owned());
+            let route = serving_now().unwrap_or_else(|| "a connection".to_owned());
             log_line(&format!("panic while serving {route}: {what}{place}"));
         }));
     });
@@ -132,14 +204,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
-/// Formats the request-log message: `<client> <method> <path> <status> <ms>ms` (`route` is
-/// `<method> <path>`).
-pub fn request_line(client: &str, route: &str, status: u16, took: Duration) -> String {
-    let ms = took.as_secs_f64() * 1000.0;
-    format!("{client} {route} {status} {ms:.2}ms")
-}
-
-/// The TCP peer of a connection (none on a Unix socket), put into each request's extensions.
+/// The TCP peer of a connection, put into each request's extensions (none on a Unix socket).
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub Option<SocketAddr>);
 
@@ -154,45 +219,56 @@ pub struct ClientPolicy {
     pub access_log: bool,
 }
 
-/// Middleware logging one line per request once the response head is ready.
-pub async fn log_requests(
-    State(policy): State<ClientPolicy>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    // `<method> <path>`, built once: named by the panic hook while the request runs, then logged.
-    let route: Arc<str> = format!("{} {}", request.method(), request.uri().path()).into();
-    if !policy.access_log {
-        return ROUTE.scope(route, next.run(request)).await;
-    }
-    let client = client_address(&request, &policy);
-    let response = ROUTE.scope(Arc::clone(&route), next.run(request)).await;
-    log_request_line(&request_line(
-        &client,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    ));
-    response
+/// Who a request line names as the client (see [`client_of`]); written without allocating in
+/// the common cases.
+#[derive(Debug)]
+pub enum Client {
+    /// A peer on a Unix socket, with no proxy trusted: `-`.
+    Unix,
+    /// The TCP peer, not a trusted proxy.
+    Peer(IpAddr),
+    /// Passenger's `!~passenger-client-address` header (checked to be text).
+    Passenger(HeaderValue),
+    /// What [`forwarded_client`] found.
+    Forwarded(String),
 }
 
-/// Passenger's trusted client header when behind Passenger, else [`forwarded_client`].
-fn client_address(request: &Request, policy: &ClientPolicy) -> String {
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unix => f.write_str("-"),
+            Self::Peer(ip) => ip.fmt(f),
+            Self::Passenger(value) => f.write_str(value.to_str().unwrap_or("-")),
+            Self::Forwarded(client) => f.write_str(client),
+        }
+    }
+}
+
+/// Passenger's trusted client header when behind Passenger, else [`forwarded_client`] (a
+/// direct client could forge Passenger's header, so it is trusted only on Passenger's socket).
+pub fn client_of(request: &Request, policy: &ClientPolicy) -> Client {
     if policy.passenger {
         if let Some(value) = request
             .headers()
             .get("!~passenger-client-address")
-            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.to_str().is_ok())
         {
-            return value.to_owned();
+            return Client::Passenger(value.clone());
         }
     }
     let peer = match request.extensions().get::<PeerAddr>() {
         Some(PeerAddr(Some(addr))) => Some(addr.ip()),
         _ => None,
     };
-    forwarded_client(peer, request.headers(), &policy.proxy)
+    let trusted = match peer {
+        Some(ip) => policy.proxy.trusts(ip),
+        None => policy.proxy.unix || policy.proxy.all,
+    };
+    match peer {
+        _ if trusted => Client::Forwarded(forwarded_client(peer, request.headers(), &policy.proxy)),
+        Some(ip) => Client::Peer(ip),
+        None => Client::Unix,
+    }
 }
 
 /// The client as the request log names it (`src/backends/node-server.ts` does the same): the
@@ -245,12 +321,6 @@ fn header_list(headers: &HeaderMap, name: &str) -> Vec<String> {
         .filter(|item| !item.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// Wraps `app` so each request is logged, naming the client as `policy` allows (a direct
-/// client could forge Passenger's header, so it is trusted only on Passenger's socket).
-pub fn with_request_log(app: axum::Router, policy: ClientPolicy) -> axum::Router {
-    app.layer(axum::middleware::from_fn_with_state(policy, log_requests))
 }
 
 #[cfg(test)]

@@ -323,7 +323,10 @@ fn serve_connection<S>(
     let seen = Arc::clone(&requested);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         seen.notify_one();
-        request.extensions_mut().insert(peer);
+        // Only a TCP peer is worth an entry (the request log reads none as a Unix socket).
+        if peer.0.is_some() {
+            request.extensions_mut().insert(peer);
+        }
         app.clone().oneshot(request.map(Body::new))
     });
     let connection = hyper::server::conn::http1::Builder::new()
