@@ -236,9 +236,30 @@ export function maskDatabaseUrl(url: string): string {
 export function platformTriple(): string {
   const { platform, arch } = process;
   if (platform !== 'linux') return `${platform}-${arch}`;
+  return `${platform}-${arch}-${linkedLibc() ?? reportedLibc()}`;
+}
+
+/** The C library this process runs on, from the files mapped into it: glibc's `libc.so.6` (or
+ * `libc-2.17.so`, its real name on older systems such as CloudLinux 7), or musl's loader
+ * (`ld-musl-<arch>.so.1`, which is its libc too). Undefined when /proc cannot tell. Reading
+ * /proc/self/maps takes a fraction of a millisecond; a process report takes several, at every
+ * start (docs/performance.md, "Cold start"). */
+function linkedLibc(): 'gnu' | 'musl' | undefined {
+  let maps: string;
+  try {
+    maps = readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (/\/ld-musl-[^/\s]*\.so/.test(maps)) return 'musl';
+  if (/\/libc(\.so\.6|-\d+\.\d+\.so)$/m.test(maps)) return 'gnu';
+  return undefined;
+}
+
+/** The same from Node's process report (glibc reports its version there; musl does not). */
+function reportedLibc(): 'gnu' | 'musl' {
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  const libc = report?.header?.glibcVersionRuntime ? 'gnu' : 'musl';
-  return `${platform}-${arch}-${libc}`;
+  return report?.header?.glibcVersionRuntime ? 'gnu' : 'musl';
 }
 
 function defaultNativePath(): string {

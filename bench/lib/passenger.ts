@@ -1,15 +1,16 @@
 // S5 and S6 through real Phusion Passenger with one app process: Apache + mod_passenger (Debian's
 // packages, set up as a cPanel account, test/helpers/apache.ts) where it can run, else Passenger
 // Standalone (test/helpers/passenger.ts). Each record says which (`via`).
-import { readlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureApache, startApache } from '../../test/helpers/apache';
 import { ensurePassenger, startPassenger } from '../../test/helpers/passenger';
 import type { Timing } from './direct';
 import type { LoadSpec } from './load';
 import { measure, type RunRecord } from './measure';
-import { parentOf, processStartMs } from './proc';
+import { parentOf, processStartMs, sampleProcess } from './proc';
 import { REPO_ROOT } from './servers';
 
 /** The Node backends (the limit is no Node app: Passenger cannot run it). */
@@ -22,20 +23,44 @@ interface Front {
   stop(): Promise<unknown>;
 }
 
+/** S6's floor: bench/lib/bare-node.cjs as a Passenger app of its own (Passenger's loader takes
+ * over its listen()), answering GET /hello and nothing else. */
+const BARE = 'bare-node';
+
+/** Where Passenger finds an app: the repository for the app's backends, a folder holding only
+ * bare-node.cjs as `app.js` for the bare server. */
+function appFor(server: string): { appRoot: string; env: Record<string, string>; done: () => void } {
+  if (server !== BARE) return { appRoot: REPO_ROOT, env: { HANDOFF_BACKEND: server }, done: () => {} };
+  const appRoot = mkdtempSync(path.join(tmpdir(), 'handoff-bare-app-'));
+  // The app runs as the account's user, not as the bench's.
+  chmodSync(appRoot, 0o755);
+  copyFileSync(path.join(__dirname, 'bare-node.cjs'), path.join(appRoot, 'app.js'));
+  chmodSync(path.join(appRoot, 'app.js'), 0o644);
+  return { appRoot, env: {}, done: () => rmSync(appRoot, { recursive: true, force: true }) };
+}
+
 /** Apache + mod_passenger if it can be had, else Passenger Standalone; undefined with a reason if neither. */
-function chooseFront(): { via: string; start: (backend: string) => Promise<Front> } | { reason: string } {
+function chooseFront(): { via: string; start: (server: string) => Promise<Front> } | { reason: string } {
+  const withApp = (start: (app: ReturnType<typeof appFor>) => Promise<Front>) => async (server: string) => {
+    const app = appFor(server);
+    const front = await start(app).catch((error: unknown) => {
+      app.done();
+      throw error;
+    });
+    return { ...front, appPids: () => front.appPids(), stop: () => front.stop().finally(app.done) };
+  };
   const apache = ensureApache();
   if (apache.ok) {
     return {
       via: 'apache',
-      start: (backend) => startApache({ appRoot: REPO_ROOT, env: { HANDOFF_BACKEND: backend } }),
+      start: withApp(({ appRoot, env }) => startApache({ appRoot, env, healthPath: '/hello' })),
     };
   }
   const standalone = ensurePassenger();
   if (standalone.ok) {
     return {
       via: 'passenger-standalone',
-      start: (backend) => startPassenger({ env: { HANDOFF_BACKEND: backend } }),
+      start: withApp(({ appRoot, env }) => startPassenger({ appRoot, env, healthPath: '/hello' })),
     };
   }
   return { reason: `${apache.reason}; ${standalone.reason}` };
@@ -49,6 +74,8 @@ export interface ColdStart {
   readonly spawnToFirstResponseMs: number;
   /** The first request's own wait, as a client of a stopped app sees it. */
   readonly firstRequestMs: number;
+  /** The app process's CPU time (user + system, /proc, 10 ms ticks) by its first answer. */
+  readonly cpuMs?: number;
 }
 
 /**
@@ -70,11 +97,13 @@ export async function runPassenger(
   const instances: { backend: string; instance: Front }[] = [];
   try {
     for (const backend of APP_BACKENDS) instances.push({ backend, instance: await front.start(backend) });
+    // The bare server is S6's floor only: it has no /hash, and its throughput is not the question.
+    if (only.has('S6')) instances.push({ backend: BARE, instance: await front.start(BARE) });
     if (only.has('S5')) {
       for (let round = 1; round <= timing.rounds; round += 1) {
         const warmupSeconds = round === 1 ? timing.warmupSeconds : 0;
         for (const load of [helloLoad, hashLoad(blobFile)]) {
-          for (const { backend, instance } of instances) {
+          for (const { backend, instance } of instances.filter((i) => i.backend !== BARE)) {
             const record = await runThroughput(instance, backend, front.via, { ...timing, warmupSeconds }, load);
             onRecord({ ...record, round });
           }
@@ -138,7 +167,8 @@ function runThroughput(
   });
 }
 
-/** Stops the app (SIGTERM: it drains and exits), then times Passenger spawning a new one for a request. */
+/** Stops the app (SIGTERM: it drains and exits), then times Passenger spawning a new one for a
+ * request: GET /hello, as S8 does, which every server answers (/health would not be the bare one's). */
 async function coldStart(instance: Front, backend: string, via: string): Promise<ColdStart> {
   const old = onlyApp(instance);
   process.kill(old, 'SIGTERM');
@@ -151,7 +181,7 @@ async function coldStart(instance: Front, backend: string, via: string): Promise
   let status = 0;
   while (status !== 200) {
     if (Date.now() > deadline + 30_000) throw new Error(`no 200 from a new ${backend} app within 30 s`);
-    status = await getStatus(instance.port, '/health').catch(() => 0);
+    status = await getStatus(instance.port, '/hello').catch(() => 0);
     if (status !== 200) await sleep(10);
   }
   const answeredAt = Date.now();
@@ -162,6 +192,7 @@ async function coldStart(instance: Front, backend: string, via: string): Promise
     via,
     spawnToFirstResponseMs: answeredAt - processStartMs(fresh),
     firstRequestMs,
+    cpuMs: sampleProcess(fresh).cpuMs,
   };
 }
 

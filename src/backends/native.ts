@@ -3,7 +3,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, platformTriple } from '../config';
-import { readElf } from '../doctor/elf';
 import { findPassenger } from '../targets/passenger';
 import type { Backend, ListenTarget, RunningServer } from './types';
 
@@ -119,9 +118,11 @@ function toNativeTarget(target: ListenTarget): { path?: string; host?: string; p
   }
 }
 
-/** The CPU (Node's name for it) an ELF file is built for, or undefined when it is no ELF file. */
+/** The CPU (Node's name for it) an ELF file is built for, or undefined when it is no ELF file.
+ * Only a failed load asks, so the ELF reader is loaded only then. */
 function elfArch(file: string): string | undefined {
   try {
+    const { readElf } = require('../doctor/elf') as typeof import('../doctor/elf');
     return readElf(readFileSync(file)).arch;
   } catch {
     return undefined;
