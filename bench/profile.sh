@@ -43,8 +43,27 @@ load() { # <socket> <seconds> [extra oha flags]: prints the answered requests
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);const d=j.statusCodeDistribution||{};console.log(d["200"]||0)})'
 }
 
+# Sums a flat profile (`perf report --no-children --sort symbol`) by component, in µs per request.
+group() { # <report> <us per request>
+  awk -v us="$2" '
+  { p = $1; sub("%", "", p); $1 = ""; s = $0; c = "other (ours, std, futures, bytes)"
+    if (s ~ /\[k\]/) c = "kernel (sockets, epoll, scheduling)"
+    else if (s ~ /malloc|_int_free|cfree|realloc|unlink_chunk|__libc_free|tcache/) c = "allocator (malloc, free)"
+    else if (s ~ /memmove|memcpy|memset|memcmp/) c = "memcpy, memmove"
+    else if (s ~ /tokio::runtime::time|tokio::time|TimerEntry|Sleep/) c = "tokio timers"
+    else if (s ~ /tokio/) c = "tokio (scheduler, I/O driver)"
+    else if (s ~ /hyper|httparse/) c = "hyper (parse, encode, dispatch)"
+    else if (s ~ /\[\.\] http::|HeaderMap|HeaderName|HeaderValue/) c = "http (header maps)"
+    else if (s ~ /axum|matchit|tower/) c = "axum, tower (routing, layers, boxing)"
+    else if (s ~ /serde|json|ryu|form_urlencoded/) c = "JSON, query (the handler)"
+    else if (s ~ /core::fmt|alloc::fmt|float_to_decimal|pow/) c = "formatting"
+    else if (s ~ /epoll_wait|__libc_recv|__libc_send|writev|clock_gettime|pthread|syscall/) c = "libc (syscall stubs, clock)"
+    t[c] += p }
+  END { for (c in t) printf "  %6.1f%% %6.2f us  %s\n", t[c], t[c] * us / 100, c }' "$1" | sort -rn
+}
+
 for bin in "${bins[@]}"; do
-  name=$(basename "$(dirname "$(dirname "$bin")")")-$(basename "$bin")
+  name=$(basename "$(dirname "$bin")")-$(basename "$bin")
   sock="$out/$name.sock"
   rm -f "$sock" "$out/$name.fifo"
   mkfifo "$out/$name.fifo"
@@ -63,17 +82,19 @@ for bin in "${bins[@]}"; do
     kill -INT "$stat"
     wait "$stat" || true
     ms=$(awk -F, '$3 == "task-clock" { print $1 }' "$out/$name-$mode.stat")
-    awk -v ms="$ms" -v n="$requests" -v what="$name $mode" \
-      'BEGIN { printf "%s: %d requests in the run, %.2f us CPU per request\n", what, n, ms * 1000 / n }'
+    us=$(awk -v ms="$ms" -v n="$requests" 'BEGIN { printf "%.2f", ms * 1000 / n }')
+    echo "$name $mode: $requests requests in the run, $us us CPU per request"
     perf record -q -e cpu-clock -F 1999 --call-graph dwarf,16384 -o "$out/$name-$mode.data" -p "$pid" 2>/dev/null &
     record=$!
     load "$sock" "$secs" "${flags[@]}" >/dev/null
     kill -INT "$record"
     wait "$record" || true
-    perf report -i "$out/$name-$mode.data" --no-children --stdio --sort symbol --percent-limit 0.7 \
-      -g none 2>/dev/null >"$out/$name-$mode.txt" || true
+    perf report -i "$out/$name-$mode.data" --no-children --stdio --sort symbol -g none 2>/dev/null |
+      grep -E '^ +[0-9.]+%' | sed -E 's/ +- +- *$//' >"$out/$name-$mode.txt" || true
     echo "  top of the profile (self time):"
-    grep -E '^ +[0-9.]+%' "$out/$name-$mode.txt" | head -25 | sed 's/^/  /'
+    head -25 "$out/$name-$mode.txt" | cut -c1-150 | sed 's/^/  /'
+    echo "  by component (share of the samples, us per request):"
+    group "$out/$name-$mode.txt" "$us"
   done
   exec 3>&-
   wait "$pid" || true

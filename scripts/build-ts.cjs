@@ -10,12 +10,9 @@
 
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
-const { root, pruneDist, copyAssets } = require('./lib/project.cjs');
+const { root, pruneDist, copyAssets, BUNDLED, BUNDLE_BANNER } = require('./lib/project.cjs');
 
 const say = (message) => process.stderr.write(`[build] ${message}\n`);
-
-/** The files of dist/ whose npm imports are bundled into them (fastify, express, find-my-way). */
-const BUNDLED = ['backends/fastify.js', 'backends/express.js', 'api/router.js'];
 
 /** What the bundles leave to node_modules: the packages fastify loads only for features this app
  * never uses (its pino logger, its ajv and fast-json-stringify schema compilers, `inject()`). They
@@ -125,6 +122,8 @@ async function bundleFallback() {
         plugins: [keepRelative, lazyBuiltins],
         // tsc's source map is read in and carried over: stack traces still point into src/.
         sourcemap: 'linked',
+        // How scripts/test.cjs tells a bundled file from one `npm run dev`'s tsc --watch rewrote.
+        banner: { js: BUNDLE_BANNER },
         logLevel: 'warning',
       })
       .catch((error) => {

@@ -77,7 +77,33 @@ function staleTypeScript() {
   if (built === undefined) return 'dist/main.js does not exist';
   const source = newest(TS_SOURCES);
   if (source !== undefined && source.mtimeMs > built) return `${source.file} is newer than dist/`;
+  for (const file of BUNDLED) {
+    if (!isBundled(path.join(root, 'dist', file))) return `dist/${file} is not bundled (as tsc --watch leaves it)`;
+  }
   return undefined;
+}
+
+/** The files of dist/ that `npm run build:ts` bundles with the npm packages they import
+ * (fastify, express, find-my-way), in place; see scripts/build-ts.cjs. */
+const BUNDLED = ['backends/fastify.js', 'backends/express.js', 'api/router.js'];
+/** The first line of each bundled file: `npm run dev`'s tsc --watch writes them back unbundled. */
+const BUNDLE_BANNER = '// Bundled by scripts/build-ts.cjs (esbuild), with the npm packages it imports.';
+
+/** Whether `file` starts with BUNDLE_BANNER (a missing file counts as bundled: nothing to run). */
+function isBundled(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return true;
+  }
+  try {
+    const head = Buffer.alloc(BUNDLE_BANNER.length);
+    fs.readSync(fd, head, 0, head.length, 0);
+    return head.toString('utf8') === BUNDLE_BANNER;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Whether the addon is missing or older than a Rust source: a reason, or undefined if fresh. */
@@ -194,6 +220,9 @@ module.exports = {
   filesUnder,
   newest,
   staleTypeScript,
+  BUNDLED,
+  BUNDLE_BANNER,
+  isBundled,
   staleNative,
   npmRun,
   pruneDist,

@@ -63,11 +63,16 @@ pub fn log_line(message: &str) {
 /// Buffers the request line `[native] <client> <method> <path> <status> <ms>ms` (see the
 /// module's doc), formatted straight into the buffer.
 pub fn log_request(client: &Client, name: &RequestName, status: u16, took: Duration) {
-    let ms = took.as_secs_f64() * 1000.0;
+    // Milliseconds with two decimals, rounded half up, in integers (no float formatting).
+    let hundredths = (took.as_nanos() + 5_000) / 10_000;
+    let (ms, fraction) = (hundredths / 100, hundredths % 100);
     let mut pending = pending();
     let start = pending.lines.len();
     // Writing to a Vec cannot fail.
-    let _ = writeln!(pending.lines, "[native] {client} {name} {status} {ms:.2}ms");
+    let _ = writeln!(
+        pending.lines,
+        "[native] {client} {name} {status} {ms}.{fraction:02}ms"
+    );
     let line = pending.lines.len() - start;
     if start > 0 && pending.lines.len() > BATCH_BYTES {
         // The new line would take the batch past the limit: the batch goes out without it.
