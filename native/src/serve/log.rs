@@ -51,13 +51,41 @@ fn write_out(bytes: &[u8]) {
 /// Writes one `[native] <message>` line to stderr at once, after the request lines still
 /// buffered (so the log keeps its order).
 pub fn log_line(message: &str) {
-    let line = format!("[native] {message}\n");
+    log_as("native", message);
+}
+
+/// Writes one `[<component>] <message>` line, as [`log_line`] does. A line feed in the message
+/// (with the white space around it) becomes one space, as in src/log.ts: what a client sent
+/// (an SCGI variable's name, a panic message) can never start a line of its own.
+pub fn log_as(component: &str, message: &str) {
+    let line = format!("[{component}] {}\n", one_line(message));
     let mut pending = pending();
     if !pending.lines.is_empty() {
         write_out(&pending.lines);
         pending.lines.clear();
     }
     write_out(line.as_bytes());
+}
+
+/// `message` with every run of white space that holds a line feed replaced by one space
+/// (JavaScript's `message.replace(/\s*\n\s*/g, ' ')`).
+fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    if !message.contains('\n') {
+        return message.into();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut run = String::new();
+    for c in message.chars() {
+        if c.is_whitespace() {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if run.contains('\n') { " " } else { &run });
+        run.clear();
+        out.push(c);
+    }
+    out.push_str(if run.contains('\n') { " " } else { &run });
+    out.into()
 }
 
 /// Buffers the request line `[native] <client> <method> <path> <status> <ms>ms` (see the
@@ -338,6 +366,14 @@ mod tests {
             map.append(*name, axum::http::HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn a_line_feed_in_a_message_becomes_one_space_as_in_javascript() {
+        assert_eq!(one_line("no line feed  here"), "no line feed  here");
+        assert_eq!(one_line("HTTP_X\n[main] forged"), "HTTP_X [main] forged");
+        assert_eq!(one_line("a \r\n\t b\n\nc"), "a b c");
+        assert_eq!(one_line("\nlead and trail \n"), " lead and trail ");
     }
 
     fn trust(all: bool, unix: bool, addresses: &[&str]) -> TrustProxy {

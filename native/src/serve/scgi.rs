@@ -9,7 +9,7 @@
 //! `Status: 200 OK`, the headers, a blank line, the body; never chunked; then the connection
 //! is closed (with the lingering close of [`super::lingering`]).
 
-use std::io::{self, Write as _};
+use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -33,10 +33,10 @@ use crate::api::{AppError, ErrorCode};
 /// Bytes asked of the socket per read, for the head and for the body.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Writes one `[scgi] <message>` line to stderr in a single write.
+/// Writes one `[scgi] <message>` line to stderr in a single write, on one line whatever the
+/// message holds (see [`super::log::log_as`]).
 pub fn log_scgi(message: &str) {
-    let line = format!("[scgi] {message}\n");
-    let _ = io::stderr().lock().write_all(line.as_bytes());
+    super::log::log_as("scgi", message);
 }
 
 /// How the connection's peer is named in `[scgi]` lines: its IP on TCP, `-` on a Unix socket.
