@@ -10,8 +10,8 @@
 // The fallback's SQLite needs node:sqlite (Node.js 22.13+): the servers run under Node 22 (from
 // npm, as test/helpers/node-versions.ts fetches it) when this Node is older, both of them, so the
 // two compare under the same Node. Without Node 22, fastify on SQLite is left out and said so.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +21,7 @@ import type { Timing } from '../lib/direct';
 import { ensureOha, type LoadSpec } from '../lib/load';
 import { bestRuns, measure, type RunRecord } from '../lib/measure';
 import { type Results, toMarkdown, toSvg } from '../lib/report';
-import { REPO_ROOT } from '../lib/servers';
+import { REPO_ROOT, spawnLogged } from '../lib/servers';
 import { computeRatios } from '../lib/targets';
 
 /** What `--only` takes for all of these. */
@@ -31,7 +31,6 @@ type Server = 'native' | 'fastify';
 const SERVERS: readonly Server[] = ['native', 'fastify'];
 const SEEDED = 100;
 const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 15_000;
 
 interface Running {
   readonly name: Server;
@@ -161,37 +160,13 @@ async function startNotesServer(
 ): Promise<Running> {
   const socketPath = path.join(dir, `notes-${kind}-${name}.sock`);
   const logFile = path.join(dir, `notes-${kind}-${name}.log`);
-  const log = openSync(logFile, 'a');
-  let child: ChildProcess;
+  const { pid, hasExited, stop } = spawnLogged(
+    [node, path.join(REPO_ROOT, 'app.js')],
+    { HANDOFF_BACKEND: name, HANDOFF_SOCKET: socketPath, DATABASE_URL: databaseUrl },
+    logFile,
+  );
   try {
-    child = spawn(node, [path.join(REPO_ROOT, 'app.js')], {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'production',
-        HANDOFF_BACKEND: name,
-        HANDOFF_SOCKET: socketPath,
-        DATABASE_URL: databaseUrl,
-      },
-      stdio: ['ignore', log, log],
-    });
-  } finally {
-    closeSync(log);
-  }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', () => {});
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`cannot start ${name}: ${node}`);
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-  };
-  try {
-    await waitForDatabase(socketPath, child);
+    await waitForDatabase(socketPath, hasExited);
     let readId = 0;
     for (let i = 1; i <= SEEDED; i += 1) {
       const reply = await call(socketPath, 'POST', '/notes', JSON.stringify({ title: `note ${i}`, body: 'seeded' }));
@@ -205,10 +180,10 @@ async function startNotesServer(
   }
 }
 
-async function waitForDatabase(socketPath: string, child: ChildProcess): Promise<void> {
+async function waitForDatabase(socketPath: string, hasExited: () => boolean): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error('it exited');
+    if (hasExited()) throw new Error('it exited');
     if (existsSync(socketPath)) {
       const reply = await call(socketPath, 'GET', '/health').catch(() => undefined);
       if (reply?.status === 200 && /"database":"up"/.test(reply.text)) return;

@@ -11,8 +11,7 @@
 // pair `timing.rounds` times, interleaved; the report keeps the best run of each and gives
 // SCGI ÷ HTTP. nginx is installed by scripts/install-system-deps.sh when missing; when it cannot
 // be, S9 is skipped with a note.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { type Nginx, nginxUnavailable, replaceOnce, startNginx } from '../../test/helpers/nginx';
@@ -21,7 +20,7 @@ import type { Timing } from './direct';
 import { type LoadSpec, runLoad } from './load';
 import { measure, type RunRecord } from './measure';
 import { parentOf, sampleProcess } from './proc';
-import { REPO_ROOT } from './servers';
+import { REPO_ROOT, spawnLogged } from './servers';
 
 type Protocol = 'scgi' | 'http';
 type Transport = 'unix' | 'tcp';
@@ -41,7 +40,6 @@ const PAIRS: readonly { backend: string; transport: Transport }[] = [
   { backend: 'fastify', transport: 'tcp' },
 ];
 const START_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 15_000;
 
 /** One S9 run: a RunRecord (`pid` = the app) plus nginx's share. */
 export interface FrontRecord extends RunRecord {
@@ -221,47 +219,20 @@ async function startApp(dir: string, backend: string, protocol: Protocol, transp
   const socketPath = path.join(dir, `${name}.sock`);
   const port = transport === 'tcp' ? await freePort() : 0;
   const logFile = path.join(dir, `${name}.log`);
-  const log = openSync(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(process.execPath, [path.join(REPO_ROOT, 'app.js')], {
-      cwd: REPO_ROOT,
-      // Only what the app needs: nothing inherited can change what it does.
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'production',
-        HANDOFF_BACKEND: backend,
-        HANDOFF_PROTOCOL: protocol,
-        HANDOFF_BASE_PATH: BASE_PATH,
-        ...(transport === 'tcp' ? { HOST: '127.0.0.1', PORT: String(port) } : { HANDOFF_SOCKET: socketPath }),
-        // As the shipped systemd unit runs it behind nginx (deploy/systemd): the request log
-        // names the client nginx saw. SCGI passes it as REMOTE_ADDR.
-        ...(protocol === 'http' ? { HANDOFF_TRUST_PROXY: transport === 'tcp' ? '127.0.0.1' : 'unix' } : {}),
-      },
-      stdio: ['ignore', log, log],
-    });
-  } finally {
-    closeSync(log);
-  }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', () => {});
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`cannot start ${name}`);
-  return {
-    pid,
-    socketPath,
-    port,
-    logFile,
-    exited: () => child.exitCode !== null || child.signalCode !== null,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
+  const app = spawnLogged(
+    [process.execPath, path.join(REPO_ROOT, 'app.js')],
+    {
+      HANDOFF_BACKEND: backend,
+      HANDOFF_PROTOCOL: protocol,
+      HANDOFF_BASE_PATH: BASE_PATH,
+      ...(transport === 'tcp' ? { HOST: '127.0.0.1', PORT: String(port) } : { HANDOFF_SOCKET: socketPath }),
+      // As the shipped systemd unit runs it behind nginx (deploy/systemd): the request log
+      // names the client nginx saw. SCGI passes it as REMOTE_ADDR.
+      ...(protocol === 'http' ? { HANDOFF_TRUST_PROXY: transport === 'tcp' ? '127.0.0.1' : 'unix' } : {}),
     },
-  };
+    logFile,
+  );
+  return { pid: app.pid, socketPath, port, logFile, exited: app.hasExited, stop: app.stop };
 }
 
 /** Waits until nginx answers GET /api/health with 200 on `p`'s port (so the app is up behind it),

@@ -86,36 +86,35 @@ export function buildLimit(): void {
   binDir = path.join(REPO_ROOT, 'native', 'target', host, 'release');
 }
 
-/** Starts `name` on a fresh socket in `options.dir` and resolves once it answers GET /health. */
-export async function startServer(name: ServerName, options: StartOptions): Promise<ServerProcess> {
-  const binary = name === 'limit' || name === 'bare' ? BINARIES[name] : undefined;
-  if (binary !== undefined && binDir === '') throw new Error('buildLimit() must run before the limits start');
-  const socketPath = path.join(options.dir, `${name}.sock`);
-  const logFile = path.join(options.dir, `${name}.log`);
+/** A process the bench started (spawnLogged). */
+export interface Spawned {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  hasExited(): boolean;
+  /** Asks it to stop (SIGTERM, or closing its stdin for `stopWithStdin`), SIGKILL after 15 s. */
+  stop(): Promise<void>;
+}
+
+/** Starts `command` in the repository with only PATH, HOME, NODE_ENV=production and `env` in its
+ * environment (nothing inherited can change what it does), stdout and stderr appended to
+ * `logFile`. `stopWithStdin`: it reads stdin and stops when stdin closes (the limit binaries);
+ * otherwise stdin is closed from the start, as the app must never read it (Passenger's). */
+export function spawnLogged(
+  command: readonly string[],
+  env: Readonly<Record<string, string>>,
+  logFile: string,
+  stopWithStdin = false,
+): Spawned {
+  const [file, ...args] = command;
   const log = openSync(logFile, 'a');
-  const command =
-    binary !== undefined
-      ? [path.join(binDir, binary), socketPath, '--threads', String(THREADS)]
-      : [process.execPath, path.join(REPO_ROOT, 'app.js')];
-  const [file, ...args] = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
   let child: ChildProcess;
   try {
     child = spawn(file ?? '', args, {
       cwd: REPO_ROOT,
-      // Only what the app needs: nothing inherited can change what it does.
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'production',
-        HANDOFF_THREADS: String(THREADS),
-        ...(binary !== undefined
-          ? {}
-          : name === 'native-nolog'
-            ? { HANDOFF_BACKEND: 'native', HANDOFF_SOCKET: socketPath, HANDOFF_ACCESS_LOG: 'off' }
-            : { HANDOFF_BACKEND: name, HANDOFF_SOCKET: socketPath }),
-      },
-      // The limits stop when their stdin closes; the app must never read stdin (Passenger's).
-      stdio: [binary !== undefined ? 'pipe' : 'ignore', log, log],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...env },
+      stdio: [stopWithStdin ? 'pipe' : 'ignore', log, log],
     });
   } finally {
     closeSync(log);
@@ -123,27 +122,52 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('error', () => {});
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`cannot start ${name}: ${file}`);
-  try {
-    await waitForHealth(socketPath, exited, name === 'bare' ? '/hello' : '/health');
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw new Error(`${name} did not start: ${(error as Error).message}\n${tail(logFile)}`);
-  }
+  if (pid === undefined) throw new Error(`cannot start ${command.join(' ')}`);
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
   return {
-    name,
+    child,
     pid,
-    socketPath,
-    logFile,
+    exited,
+    hasExited,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      if (binary !== undefined) child.stdin?.end();
+      if (hasExited()) return;
+      if (stopWithStdin) child.stdin?.end();
       else child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
       await exited;
       clearTimeout(timer);
     },
   };
+}
+
+/** Starts `name` on a fresh socket in `options.dir` and resolves once it answers GET /health. */
+export async function startServer(name: ServerName, options: StartOptions): Promise<ServerProcess> {
+  const binary = name === 'limit' || name === 'bare' ? BINARIES[name] : undefined;
+  if (binary !== undefined && binDir === '') throw new Error('buildLimit() must run before the limits start');
+  const socketPath = path.join(options.dir, `${name}.sock`);
+  const logFile = path.join(options.dir, `${name}.log`);
+  const command =
+    binary !== undefined
+      ? [path.join(binDir, binary), socketPath, '--threads', String(THREADS)]
+      : [process.execPath, path.join(REPO_ROOT, 'app.js')];
+  const app: Record<string, string> =
+    name === 'native-nolog'
+      ? { HANDOFF_BACKEND: 'native', HANDOFF_SOCKET: socketPath, HANDOFF_ACCESS_LOG: 'off' }
+      : { HANDOFF_BACKEND: name, HANDOFF_SOCKET: socketPath };
+  // The limits stop when their stdin closes.
+  const spawned = spawnLogged(
+    options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command],
+    { HANDOFF_THREADS: String(THREADS), ...(binary !== undefined ? {} : app) },
+    logFile,
+    binary !== undefined,
+  );
+  try {
+    await waitForHealth(socketPath, spawned.exited, name === 'bare' ? '/hello' : '/health');
+  } catch (error) {
+    spawned.child.kill('SIGKILL');
+    throw new Error(`${name} did not start: ${(error as Error).message}\n${tail(logFile)}`);
+  }
+  return { name, pid: spawned.pid, socketPath, logFile, stop: spawned.stop };
 }
 
 async function waitForHealth(socketPath: string, exited: Promise<void>, urlPath: string): Promise<void> {
