@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Where the native server's CPU goes per request (for docs/performance.md), without Node:
-# loads `handoff-limit` (the addon's router, middleware and request log) and `handoff-bare`
-# (plain hyper, the floor) with GET /hello over their Unix socket, keep-alive and then one
-# connection per request, and prints for each the CPU per request (`perf stat` task-clock over
-# the answered requests) and the top of a `perf record` profile (self time, by function).
+# Where the native server's CPU goes per request (for docs/performance.md): loads
+# `handoff-limit` (the addon's router, middleware and request log without Node) and
+# `handoff-bare` (plain hyper, the floor) with GET /hello over their Unix socket, keep-alive and
+# then one connection per request, and prints for each the CPU per request (`perf stat`
+# task-clock over the answered requests) and the top of a `perf record` profile (self time, by
+# function). An argument ending in `.node` is an addon: the app itself (`node app.js`, native
+# backend, HANDOFF_NATIVE_PATH=<it>) is profiled the same way, with HANDOFF_ACCESS_LOG from the
+# environment (default on).
 #
-#   bash bench/profile.sh [seconds] [binary...]
+#   bash bench/profile.sh [seconds] [binary or addon...]
 #
 # The binaries default to native/target/profile/release/handoff-{limit,bare}: build them first,
 # release with line tables and symbols, in a target folder of their own (the Cargo profiles and
@@ -55,6 +58,7 @@ group() { # <report> <us per request>
     else if (s ~ /hyper|httparse/) c = "hyper (parse, encode, dispatch)"
     else if (s ~ /\[\.\] http::|HeaderMap|HeaderName|HeaderValue/) c = "http (header maps)"
     else if (s ~ /axum|matchit|tower/) c = "axum, tower (routing, layers, boxing)"
+    else if (s ~ /v8::|node::|uv_|Builtins|\[\.\] 0x0000/) c = "Node (V8, libuv, JIT code)"
     else if (s ~ /serde|json|ryu|form_urlencoded/) c = "JSON, query (the handler)"
     else if (s ~ /core::fmt|alloc::fmt|float_to_decimal|pow/) c = "formatting"
     else if (s ~ /epoll_wait|__libc_recv|__libc_send|writev|clock_gettime|pthread|syscall/) c = "libc (syscall stubs, clock)"
@@ -67,10 +71,22 @@ for bin in "${bins[@]}"; do
   sock="$out/$name.sock"
   rm -f "$sock" "$out/$name.fifo"
   mkfifo "$out/$name.fifo"
-  # Both binaries stop when their standard input closes: fd 3 holds the fifo open.
-  taskset -c "$server_cpus" "$bin" "$sock" --threads "$threads" <"$out/$name.fifo" 2>"$out/$name.log" &
-  pid=$!
-  exec 3>"$out/$name.fifo"
+  if [[ "$bin" == *.node ]]; then
+    # The app, with a clean environment (as `npm run bench` starts it); it stops on SIGTERM.
+    name=app-$(basename "$bin" .node)-log-${HANDOFF_ACCESS_LOG:-on}
+    sock="$out/$name.sock"
+    rm -f "$sock"
+    env -i PATH="$PATH" HOME="$HOME" NODE_ENV=production HANDOFF_BACKEND=native HANDOFF_NATIVE_PATH="$bin" \
+      HANDOFF_SOCKET="$sock" HANDOFF_THREADS="$threads" HANDOFF_ACCESS_LOG="${HANDOFF_ACCESS_LOG:-on}" \
+      taskset -c "$server_cpus" node "$root/app.js" </dev/null 2>"$out/$name.log" &
+    pid=$!
+    exec 3>/dev/null
+  else
+    # Both binaries stop when their standard input closes: fd 3 holds the fifo open.
+    taskset -c "$server_cpus" "$bin" "$sock" --threads "$threads" <"$out/$name.fifo" 2>"$out/$name.log" &
+    pid=$!
+    exec 3>"$out/$name.fifo"
+  fi
   for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
   load "$sock" 1 >/dev/null
   for mode in keep-alive close; do
@@ -97,6 +113,7 @@ for bin in "${bins[@]}"; do
     group "$out/$name-$mode.txt" "$us"
   done
   exec 3>&-
+  [[ "$bin" == *.node ]] && kill -TERM "$pid"
   wait "$pid" || true
   pid=
 done

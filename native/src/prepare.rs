@@ -82,9 +82,10 @@ impl Prepared {
             proxy: self.trust_proxy,
             access_log: self.access_log,
         };
-        // The routes' middleware and the request log, in one layer.
+        // The routes' middleware and the request log, in one layer around the whole router
+        // (`Router::layer` would wrap each route: two boxed services cloned per request).
         let around = api::middleware::Around::new(Arc::clone(&self.draining), Some(policy));
-        let app = self.router.layer(around);
+        let app = tower::Layer::layer(&around, self.router);
         let options = ServeOptions {
             behind_passenger,
             ..self.options

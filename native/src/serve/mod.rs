@@ -12,19 +12,22 @@ pub mod scgi_parse;
 use std::future::Future;
 use std::io;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::Router;
+use std::convert::Infallible;
+
+use axum::response::Response;
 use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::runtime::Runtime;
-use tokio::sync::{oneshot, watch};
-use tower::ServiceExt;
+use tokio::sync::{oneshot, Notify};
+use tower::{Service, ServiceExt};
 
 pub use crate::api::config::Protocol;
 use lingering::Lingering;
@@ -64,6 +67,26 @@ impl Default for ServeOptions {
 /// Largest request head (request line and headers), in bytes; the fallback uses the same.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024; // 64 KiB
 
+/// What a server serves: the whole API as one cloneable service, cloned for each request (a
+/// [`axum::Router`], or the router inside [`crate::api::middleware::Around`]).
+pub trait App:
+    Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> App for T where
+    T: Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 type Callback = Box<dyn FnOnce() + Send + 'static>;
 
 /// Where a server is in its life.
@@ -95,7 +118,7 @@ impl Server {
     /// once the server accepts connections; nothing here waits on the network.
     pub fn start(
         bound: Bound,
-        app: Router,
+        app: impl App,
         threads: usize,
         behind_passenger: bool,
     ) -> io::Result<Self> {
@@ -116,7 +139,7 @@ impl Server {
     pub fn start_with_close(
         runtime: Runtime,
         bound: Bound,
-        app: Router,
+        app: impl App,
         options: ServeOptions,
         close: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<Self> {
@@ -206,19 +229,17 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The accept loop, then the graceful drain.
 async fn serve(
     listener: Listener,
-    app: Router,
+    app: impl App,
     mut shutdown: oneshot::Receiver<Duration>,
     options: ServeOptions,
 ) {
-    // The shutdown signal to every connection; it waits for all of them by `closed()`.
-    let (graceful, _) = watch::channel(());
-    let open = Arc::new(AtomicUsize::new(0));
+    let drain = Arc::new(Drain::default());
     let mut refusing = false;
     let grace = loop {
         tokio::select! {
             grace = &mut shutdown => break grace.unwrap_or(Duration::ZERO),
             accepted = listener.accept() => match accepted {
-                Ok(stream) if open.load(Ordering::Acquire) >= options.max_connections => {
+                Ok(stream) if drain.open.load(Ordering::Acquire) >= options.max_connections => {
                     // Over the cap: close it at once (as Node's maxConnections does), and say so
                     // once per stretch of refusals rather than once per connection.
                     drop(stream);
@@ -229,22 +250,21 @@ async fn serve(
                 }
                 Ok(stream) => {
                     refusing = false;
-                    let slot = ConnectionSlot::take(&open);
-                    let settings = (options, slot);
+                    let slot = ConnectionSlot::take(&drain);
                     if options.protocol == Protocol::Scgi {
-                        serve_scgi(stream, app.clone(), &graceful, settings);
+                        serve_scgi(stream, app.clone(), options, slot);
                         continue;
                     }
                     match stream {
                         Stream::Tcp(stream, peer) => {
-                            serve_connection(Lingering::new(stream), PeerAddr(Some(peer)), app.clone(), &graceful, settings);
+                            serve_connection(Lingering::new(stream), PeerAddr(Some(peer)), app.clone(), options, slot);
                         }
                         Stream::Unix(stream) if options.behind_passenger => {
                             let stream = NoContinue::new(Lingering::new(stream));
-                            serve_connection(stream, PeerAddr(None), app.clone(), &graceful, settings);
+                            serve_connection(stream, PeerAddr(None), app.clone(), options, slot);
                         }
                         Stream::Unix(stream) => {
-                            serve_connection(Lingering::new(stream), PeerAddr(None), app.clone(), &graceful, settings);
+                            serve_connection(Lingering::new(stream), PeerAddr(None), app.clone(), options, slot);
                         }
                     }
                 }
@@ -258,10 +278,10 @@ async fn serve(
     // Closing the listener (and removing its socket file) before draining means new clients
     // are refused at once instead of queueing behind a server that is going away.
     drop(listener);
-    let open = graceful.receiver_count();
-    let _ = graceful.send(());
+    let open = drain.open.load(Ordering::Acquire);
+    drain.start();
     tokio::select! {
-        () = graceful.closed() => {}
+        () = drain.all_closed() => {}
         () = tokio::time::sleep(grace) => {
             log_line(&format!(
                 "shutdown grace of {} ms over; closing the connections still open (of {open} at the start)",
@@ -271,31 +291,66 @@ async fn serve(
     }
 }
 
+/// The open connections and the shutdown signal they watch. A connection checks [`Drain::draining`]
+/// (one atomic load) each time it is polled and hears [`Drain::signal`] once, registered at its
+/// first poll: nothing is locked per request (a `watch` channel's `changed()` takes a lock at
+/// every poll of every connection).
+#[derive(Default)]
+struct Drain {
+    /// Connections open now.
+    open: AtomicUsize,
+    /// Set once the server is shutting down.
+    draining: AtomicBool,
+    /// Wakes every connection when `draining` is set.
+    signal: Arc<Notify>,
+    /// Notified when the last connection closes during the drain.
+    idle: Notify,
+}
+
+impl Drain {
+    /// Tells every connection the server is shutting down.
+    fn start(&self) {
+        self.draining.store(true, Ordering::Release);
+        self.signal.notify_waiters();
+    }
+
+    /// Resolves once no connection is open (after [`Drain::start`]).
+    async fn all_closed(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.open.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
 /// One open connection, counted until it ends.
-struct ConnectionSlot(Arc<AtomicUsize>);
+struct ConnectionSlot(Arc<Drain>);
 
 impl ConnectionSlot {
-    fn take(open: &Arc<AtomicUsize>) -> Self {
-        open.fetch_add(1, Ordering::AcqRel);
-        Self(Arc::clone(open))
+    fn take(drain: &Arc<Drain>) -> Self {
+        drain.open.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(drain))
     }
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        // The last one out during a drain lets the server finish (a stored permit if the server
+        // is not waiting yet).
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1
+            && self.0.draining.load(Ordering::Acquire)
+        {
+            self.0.idle.notify_one();
+        }
     }
 }
 
 /// Serves one SCGI connection ([`scgi::serve`]), counted and waited for by the drain like an
 /// HTTP one; it ends after its one request.
-fn serve_scgi(
-    stream: Stream,
-    app: Router,
-    graceful: &watch::Sender<()>,
-    (options, slot): (ServeOptions, ConnectionSlot),
-) {
-    let shutdown = graceful.subscribe();
+fn serve_scgi(stream: Stream, app: impl App, options: ServeOptions, slot: ConnectionSlot) {
     let timeout = options.header_timeout;
     tokio::spawn(async move {
         match stream {
@@ -304,7 +359,6 @@ fn serve_scgi(
             }
             Stream::Unix(stream) => scgi::serve(Lingering::new(stream), None, app, timeout).await,
         }
-        drop(shutdown);
         drop(slot);
     });
 }
@@ -312,17 +366,17 @@ fn serve_scgi(
 fn serve_connection<S>(
     stream: S,
     peer: PeerAddr,
-    app: Router,
-    graceful: &watch::Sender<()>,
-    (options, slot): (ServeOptions, ConnectionSlot),
+    app: impl App,
+    options: ServeOptions,
+    slot: ConnectionSlot,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    // Notified at each request (a permit is kept until the shutdown asks for it).
-    let requested = Arc::new(tokio::sync::Notify::new());
+    // Set at each request; read by the connection task once the server is shutting down.
+    let requested = Arc::new(AtomicBool::new(false));
     let seen = Arc::clone(&requested);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-        seen.notify_one();
+        seen.store(true, Ordering::Relaxed);
         // Only a TCP peer is worth an entry (the request log reads none as a Unix socket).
         if peer.0.is_some() {
             request.extensions_mut().insert(peer);
@@ -336,28 +390,49 @@ fn serve_connection<S>(
         // A client trickling its head (slowloris) is cut off, as Node's headersTimeout does.
         .header_read_timeout(options.header_timeout)
         .serve_connection(TokioIo::new(stream), service);
-    // Subscribed here, in the accept loop, so a shutdown signalled from now on is seen.
-    let mut shutdown = graceful.subscribe();
+    // Made here, in the accept loop, so a shutdown signalled from now on is heard.
+    let signal = Arc::clone(&slot.0.signal).notified_owned();
     tokio::spawn(async move {
         let mut connection = std::pin::pin!(connection);
-        let (mut signalled, mut closing) = (false, false);
-        loop {
-            tokio::select! {
-                // A client that resets or sends garbage ends its own connection; nothing to report.
-                _ = connection.as_mut() => break,
-                _ = shutdown.changed(), if !signalled => signalled = true,
-                // Once shutting down, a connection that has had a request is closed after the one
-                // under way (at once when idle). One accepted whose first request has not been
-                // read yet waits for it: closing it now would reset a request the client may have
-                // sent already (queued on the socket before the shutdown); it is answered, then
-                // closed. One that never sends is closed by the header timeout or the grace.
-                () = requested.notified(), if signalled && !closing => {
+        let mut signal = std::pin::pin!(signal);
+        let mut registered = false;
+        let mut closing = false;
+        // Once the server is shutting down, a connection that has had a request is closed after
+        // the one under way (at once when idle). One accepted whose first request has not been
+        // read yet waits for it: closing it now would reset a request the client may have sent
+        // already (queued on the socket before the shutdown); it is answered, then closed. One
+        // that never sends is closed by the header timeout or the grace. A client that resets or
+        // sends garbage ends its own connection; nothing to report.
+        std::future::poll_fn(|cx| {
+            if !registered {
+                // Registers this task's waker (the same for the task's whole life) with the
+                // shutdown signal, once: from then on the flag, one atomic load per poll, says
+                // whether the server is shutting down (a `watch` receiver took a lock per poll).
+                registered = true;
+                let _ = signal.as_mut().poll(cx);
+            }
+            loop {
+                let asked = !closing
+                    && requested.load(Ordering::Relaxed)
+                    && slot.0.draining.load(Ordering::Acquire);
+                if asked {
                     closing = true;
                     connection.as_mut().graceful_shutdown();
                 }
+                if connection.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                // Polling may have read the first request of a connection already told to shut
+                // down: ask hyper now rather than at the next wake-up.
+                if closing
+                    || !requested.load(Ordering::Relaxed)
+                    || !slot.0.draining.load(Ordering::Acquire)
+                {
+                    return Poll::Pending;
+                }
             }
-        }
-        drop(shutdown);
+        })
+        .await;
         drop(slot);
     });
 }

@@ -19,7 +19,6 @@ use axum::extract::Request;
 use axum::http::header::{CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
@@ -79,7 +78,7 @@ pub async fn read_head<S: AsyncRead + Unpin>(
 pub async fn serve<S>(
     stream: S,
     peer: Option<SocketAddr>,
-    app: Router,
+    app: impl super::App,
     header_timeout: std::time::Duration,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
