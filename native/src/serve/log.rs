@@ -89,18 +89,11 @@ fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Buffers the request line `[native] <client> <method> <path> <status> <ms>ms` (see the
-/// module's doc), formatted straight into the buffer.
+/// module's doc), written straight into the buffer.
 pub fn log_request(client: &Client, name: &RequestName, status: u16, took: Duration) {
-    // Milliseconds with two decimals, rounded half up, in integers (no float formatting).
-    let hundredths = (took.as_nanos() + 5_000) / 10_000;
-    let (ms, fraction) = (hundredths / 100, hundredths % 100);
     let mut pending = pending();
     let start = pending.lines.len();
-    // Writing to a Vec cannot fail.
-    let _ = writeln!(
-        pending.lines,
-        "[native] {client} {name} {status} {ms}.{fraction:02}ms"
-    );
+    write_request_line(&mut pending.lines, client, name, status, took);
     let line = pending.lines.len() - start;
     if start > 0 && pending.lines.len() > BATCH_BYTES {
         // The new line would take the batch past the limit: the batch goes out without it.
@@ -126,6 +119,56 @@ pub fn log_request(client: &Client, name: &RequestName, status: u16, took: Durat
             flush();
         });
     }
+}
+
+/// Appends `[native] <client> <method> <path> <status> <ms>ms` and a line feed to `out`, the
+/// milliseconds with two decimals rounded half up. Byte by byte rather than through
+/// `core::fmt` (which cost as much as the rest of the log line's work per request); the same
+/// bytes as `format!("[native] {client} {name} {status} {ms}.{fraction:02}ms\n")`.
+fn write_request_line(
+    out: &mut Vec<u8>,
+    client: &Client,
+    name: &RequestName,
+    status: u16,
+    took: Duration,
+) {
+    let hundredths = (took.as_nanos() + 5_000) / 10_000;
+    out.extend_from_slice(b"[native] ");
+    match client {
+        Client::Unix => out.push(b'-'),
+        // An address is rare enough (TCP without a front server) to go through `Display`.
+        Client::Peer(ip) => {
+            let _ = write!(out, "{ip}");
+        }
+        Client::Passenger(value) => out.extend_from_slice(value.to_str().unwrap_or("-").as_bytes()),
+        Client::Forwarded(client) => out.extend_from_slice(client.as_bytes()),
+    }
+    out.push(b' ');
+    out.extend_from_slice(name.method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(name.uri.path().as_bytes());
+    out.push(b' ');
+    push_decimal(out, u128::from(status));
+    out.push(b' ');
+    push_decimal(out, hundredths / 100);
+    let fraction = (hundredths % 100) as u8; // below 100
+    out.extend_from_slice(&[b'.', b'0' + fraction / 10, b'0' + fraction % 10]);
+    out.extend_from_slice(b"ms\n");
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u128) {
+    let mut digits = [0u8; 39];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Writes the request lines still buffered. A server calls it once it has finished.
@@ -366,6 +409,56 @@ mod tests {
             map.append(*name, axum::http::HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn the_request_line_is_what_format_would_write() {
+        let request = |method: &str, uri: &str| {
+            axum::http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(())
+                .expect("request")
+        };
+        let clients = [
+            Client::Unix,
+            Client::Peer("203.0.113.7".parse().expect("ip")),
+            Client::Peer("::1".parse().expect("ip")),
+            Client::Passenger(HeaderValue::from_static("198.51.100.2")),
+            Client::Passenger(HeaderValue::from_bytes(b"caf\xc3\xa9").expect("value")),
+            Client::Forwarded("203.0.113.7/https".to_owned()),
+        ];
+        let names = [
+            RequestName::of(&request("GET", "/hello?name=x")),
+            RequestName::of(&request("PATCH", "/notes/7")),
+            RequestName::of(&request("BREW", "/%20a")),
+        ];
+        let times = [
+            0,
+            4_999,
+            5_000,
+            1_234_567,
+            99_995_000,
+            3_600_000_000_000,
+            u64::MAX,
+        ];
+        for client in &clients {
+            for name in &names {
+                for (status, nanos) in [200u16, 404, 500, 999]
+                    .into_iter()
+                    .zip(times.iter().cycle())
+                {
+                    let took = Duration::from_nanos(*nanos);
+                    let hundredths = (took.as_nanos() + 5_000) / 10_000;
+                    let (ms, fraction) = (hundredths / 100, hundredths % 100);
+                    let expected =
+                        format!("[native] {client} {name} {status} {ms}.{fraction:02}ms\n");
+                    let mut out = b"before\n".to_vec();
+                    write_request_line(&mut out, client, name, status, took);
+                    assert_eq!(String::from_utf8_lossy(&out[7..]), expected);
+                }
+            }
+        }
     }
 
     #[test]
