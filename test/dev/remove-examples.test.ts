@@ -6,7 +6,7 @@
 // and `biome format` want it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -281,8 +281,24 @@ describe('npm run examples:remove on a copy of this repository', () => {
       cpSync(path.join(REPO_ROOT, file), path.join(dir, file));
     }
 
+    // `npm run bench` (an unknown argument makes it stop before anything heavy): with the demo
+    // it goes on to read its arguments; without, it stops first, saying why.
+    symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    const bench = () =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--no-such-argument'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+    const withDemo = bench();
+    assert.match(withDemo.stderr, /unknown argument --no-such-argument/, withDemo.stderr);
+
     const run = removeExamples(dir);
     assert.equal(run.status, 0, run.stderr);
+    const withoutDemo = bench();
+    assert.equal(withoutDemo.status, 2, withoutDemo.stderr);
+    assert.match(withoutDemo.stderr, /example routes GET \/hello and POST \/echo, which are gone here/);
+    assert.match(withoutDemo.stderr, /npm run examples:remove/);
+    assert.doesNotMatch(withoutDemo.stderr, /unknown argument/, 'it stops before anything else');
     for (const gone of ['src/examples', 'native/src/examples', 'test/examples', 'bench/examples']) {
       assert.ok(!existsSync(path.join(dir, gone)), `${gone} is gone`);
     }
