@@ -78,9 +78,14 @@ async function main(): Promise<void> {
     if (direct) afterLoad = await runDirect(dir, timing, options.only, onRecord);
     if (options.only.has('pinned')) await runPinned(dir, timing, options.only, onRecord);
     if (options.only.has('S8')) {
-      coldDirect = await runColdDirect(dir, options.quick ? 2 : 7, (cold) => {
-        say(`S8 ${cold.server}: spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`);
+      const s8 = await runColdDirect(dir, options.quick ? 2 : 7, (cold) => {
+        say(
+          `S8 Node ${cold.node} ${cold.server} (compile cache ${cold.compileCache}): ` +
+            `spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`,
+        );
       });
+      coldDirect = s8.starts;
+      notes.push(...s8.notes);
     }
     if (options.only.has('S9')) {
       notes.push(
@@ -98,11 +103,14 @@ async function main(): Promise<void> {
     });
     if (passenger !== undefined && 'skipped' in passenger) notes.push(`S5 and S6 were not run: ${passenger.skipped}`);
     else if (passenger?.via === 'apache') {
-      notes.push('S5 and S6 ran through Apache 2.4 + mod_passenger (one app process, PassengerBufferUpload on).');
+      notes.push(
+        `S5 and S6 ran through Apache 2.4 + mod_passenger (one app process, PassengerBufferUpload on) ` +
+          `under this Node (${process.versions.node}).`,
+      );
     } else if (passenger !== undefined) {
       notes.push(
-        'S5 and S6 ran through Passenger Standalone (builtin engine, one app process): Apache + ' +
-          'mod_passenger could not be used here.',
+        `S5 and S6 ran through Passenger Standalone (builtin engine, one app process) under this Node ` +
+          `(${process.versions.node}): Apache + mod_passenger could not be used here.`,
       );
     }
   } finally {
@@ -135,7 +143,7 @@ async function main(): Promise<void> {
     front: bestFront(front),
     notes,
     ratios: computeRatios(bestRuns(runs)),
-    targets: judgeTargets(bestRuns(runs), afterLoad, colds, coldDirect),
+    targets: judgeTargets(bestRuns(runs), afterLoad, colds, coldDirect, process.versions.node),
   };
   const out = path.join(REPO_ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
@@ -158,7 +166,13 @@ function rewriteReport(file: string): void {
   const results: Results = {
     ...saved,
     ratios: computeRatios(saved.runs),
-    targets: judgeTargets(saved.runs, saved.afterLoad, saved.coldStarts, saved.coldStartsDirect ?? []),
+    targets: judgeTargets(
+      saved.runs,
+      saved.afterLoad,
+      saved.coldStarts,
+      saved.coldStartsDirect ?? [],
+      String(saved.machine.node ?? ''),
+    ),
   };
   writeReport(file.replace(/\.json$/, ''), results);
 }
