@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     return;
   }
   const options = parseArgs(process.argv.slice(2));
+  ensureFreshDist();
   const timing: Timing = options.quick
     ? { seconds: 1, warmupSeconds: 0.3, rounds: 1 }
     : { seconds: 4, warmupSeconds: 1, rounds: 2 };
@@ -151,6 +152,22 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeReport(base, results);
   say(`wrote ${path.relative(REPO_ROOT, base)}.{json,md,svg} in ${results.timing.totalSeconds} s`);
+}
+
+/** Every scenario starts `node app.js`: compiles dist/ first when it is older than src/ or left
+ * unbundled (as scripts/test.cjs does), so that no figure is of code that is not there any more. */
+function ensureFreshDist(): void {
+  const project = require('../scripts/lib/project.cjs') as {
+    staleTypeScript(): string | undefined;
+    npmRun(script: string): number;
+  };
+  const stale = project.staleTypeScript();
+  if (stale === undefined) return;
+  say(`compiling TypeScript first: ${stale}`);
+  if (project.npmRun('build:ts') !== 0) {
+    say('TypeScript did not compile; see the errors above.');
+    process.exit(1);
+  }
 }
 
 function writeReport(base: string, results: Results): void {
