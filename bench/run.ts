@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const options = parseArgs(process.argv.slice(2));
+  ensureFreshDist();
   const timing: Timing = options.quick
     ? { seconds: 1, warmupSeconds: 0.3, rounds: 1 }
     : { seconds: 4, warmupSeconds: 1, rounds: 2 };
@@ -89,9 +90,14 @@ async function main(): Promise<void> {
     if (direct) afterLoad = await runDirect(dir, timing, options.only, onRecord);
     if (options.only.has('pinned')) await runPinned(dir, timing, options.only, onRecord);
     if (options.only.has('S8')) {
-      coldDirect = await runColdDirect(dir, options.quick ? 2 : 7, (cold) => {
-        say(`S8 ${cold.server}: spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`);
+      const s8 = await runColdDirect(dir, options.quick ? 2 : 7, (cold) => {
+        say(
+          `S8 Node ${cold.node} ${cold.server} (compile cache ${cold.compileCache}): ` +
+            `spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`,
+        );
       });
+      coldDirect = s8.starts;
+      notes.push(...s8.notes);
     }
     if (options.only.has('S9')) {
       notes.push(
@@ -109,11 +115,14 @@ async function main(): Promise<void> {
     });
     if (passenger !== undefined && 'skipped' in passenger) notes.push(`S5 and S6 were not run: ${passenger.skipped}`);
     else if (passenger?.via === 'apache') {
-      notes.push('S5 and S6 ran through Apache 2.4 + mod_passenger (one app process, PassengerBufferUpload on).');
+      notes.push(
+        `S5 and S6 ran through Apache 2.4 + mod_passenger (one app process, PassengerBufferUpload on) ` +
+          `under this Node (${process.versions.node}).`,
+      );
     } else if (passenger !== undefined) {
       notes.push(
-        'S5 and S6 ran through Passenger Standalone (builtin engine, one app process): Apache + ' +
-          'mod_passenger could not be used here.',
+        `S5 and S6 ran through Passenger Standalone (builtin engine, one app process) under this Node ` +
+          `(${process.versions.node}): Apache + mod_passenger could not be used here.`,
       );
     }
   } finally {
@@ -146,7 +155,7 @@ async function main(): Promise<void> {
     front: bestFront(front),
     notes,
     ratios: computeRatios(bestRuns(runs)),
-    targets: judgeTargets(bestRuns(runs), afterLoad, colds, coldDirect),
+    targets: judgeTargets(bestRuns(runs), afterLoad, colds, coldDirect, process.versions.node),
   };
   const out = path.join(REPO_ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
@@ -154,6 +163,22 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeReport(base, results);
   say(`wrote ${path.relative(REPO_ROOT, base)}.{json,md,svg} in ${results.timing.totalSeconds} s`);
+}
+
+/** Every scenario starts `node app.js`: compiles dist/ first when it is older than src/ or left
+ * unbundled (as scripts/test.cjs does), so that no figure is of code that is not there any more. */
+function ensureFreshDist(): void {
+  const project = require('../scripts/lib/project.cjs') as {
+    staleTypeScript(): string | undefined;
+    npmRun(script: string): number;
+  };
+  const stale = project.staleTypeScript();
+  if (stale === undefined) return;
+  say(`compiling TypeScript first: ${stale}`);
+  if (project.npmRun('build:ts') !== 0) {
+    say('TypeScript did not compile; see the errors above.');
+    process.exit(1);
+  }
 }
 
 function writeReport(base: string, results: Results): void {
@@ -169,7 +194,13 @@ function rewriteReport(file: string): void {
   const results: Results = {
     ...saved,
     ratios: computeRatios(saved.runs),
-    targets: judgeTargets(saved.runs, saved.afterLoad, saved.coldStarts, saved.coldStartsDirect ?? []),
+    targets: judgeTargets(
+      saved.runs,
+      saved.afterLoad,
+      saved.coldStarts,
+      saved.coldStartsDirect ?? [],
+      String(saved.machine.node ?? ''),
+    ),
   };
   writeReport(file.replace(/\.json$/, ''), results);
 }
