@@ -8,7 +8,8 @@
 //   - the entries of src/api/errors.json with "example": true.
 // Where lines go, a blank line that would then follow another blank line (or open or end the
 // file) goes too; a Rust file that rustfmt left unchanged before is passed through rustfmt after
-// (when it is installed), so the core stays as `cargo fmt -- --check` wants it.
+// (when it is installed), so the core stays as `cargo fmt -- --check` wants it. When
+// native/Cargo.toml loses lines (the demo's crates), native/Cargo.lock loses those crates too.
 // It prints what it removed; a second run finds nothing to remove. `--dry-run` only prints.
 // Nothing is changed when a block is not closed: the error names the file and line.
 'use strict';
@@ -82,12 +83,36 @@ function main() {
     say(`${verb} ${plan.catalogue.codes.map((code) => `"${code}"`).join(', ')} from ${CATALOGUE}`);
   }
   if (dryRun) return;
+  if (plan.edits.some((edit) => edit.file === 'native/Cargo.toml')) updateCargoLock();
   const left = mentions(projectFiles());
   if (left.length > 0) {
     say('\nThese lines still mention the examples (not marked, so left as they are):');
     for (const line of left) say(`  ${line}`);
   }
   say('\nNext: `npm run build` and `npm test`.');
+}
+
+/** Drops the crates native/Cargo.toml no longer names from native/Cargo.lock (`cargo update
+ * --workspace --offline`: nothing else changes, nothing is downloaded), as builds with
+ * `--locked` (CI) need. Without cargo, or when it fails, one line says what to run. */
+function updateCargoLock() {
+  const lock = path.join(root, 'native', 'Cargo.lock');
+  if (!fs.existsSync(lock)) return;
+  const packages = () => (fs.readFileSync(lock, 'utf8').match(/^\[\[package\]\]$/gm) ?? []).length;
+  const before = packages();
+  const result = spawnSync('cargo', ['update', '--workspace', '--offline', '--manifest-path', 'native/Cargo.toml'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (result.error || result.status !== 0) {
+    const why = result.error ? 'cargo is not installed' : `cargo failed: ${result.stderr.trim().split('\n').at(-1)}`;
+    say(
+      `native/Cargo.lock is left as it was (${why}): run \`cargo update --workspace\` in native/ before a --locked build`,
+    );
+    return;
+  }
+  const dropped = before - packages();
+  say(`removed ${dropped} crate${dropped === 1 ? '' : 's'} no longer needed from native/Cargo.lock`);
 }
 
 function countFiles(dir) {

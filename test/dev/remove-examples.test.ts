@@ -249,6 +249,33 @@ describe('npm run examples:remove on a tree with every marker', () => {
     assert.equal(read(dir, 'native/src/other.rs'), 'fn  a() {}\n');
   });
 
+  it('takes the crates it removes from native/Cargo.toml out of native/Cargo.lock, offline', (t) => {
+    const missing = rustfmtUnavailable(); // cargo with it
+    if (missing !== undefined) return t.skip(missing);
+    const crate = (name: string) =>
+      `[package]\nname = "${name}"\nversion = "0.1.0"\nedition = "2021"\n\n[lib]\npath = "lib.rs"\n`;
+    const dir = tempTree({
+      'native/Cargo.toml': `${crate('app')}\n[dependencies]\ndemo = { path = "demo" } # ${TAG}\n`,
+      'native/lib.rs': '',
+      'native/demo/Cargo.toml': crate('demo'),
+      'native/demo/lib.rs': '',
+    });
+    const cargo = (...args: string[]) =>
+      spawnSync('cargo', [...args, '--offline', '--manifest-path', 'native/Cargo.toml'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+    const generated = cargo('generate-lockfile');
+    assert.equal(generated.status, 0, generated.stderr);
+    assert.match(read(dir, 'native/Cargo.lock'), /name = "demo"/);
+    const run = removeExamples(dir);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^removed 1 crate no longer needed from native\/Cargo\.lock$/m);
+    assert.doesNotMatch(read(dir, 'native/Cargo.lock'), /name = "demo"/);
+    const locked = cargo('metadata', '--locked', '--format-version', '1');
+    assert.equal(locked.status, 0, `the lock file fits the manifest (--locked):\n${locked.stderr}`);
+  });
+
   it('in a git checkout, leaves ignored files alone and sees new ones', (t) => {
     if (spawnSync('git', ['--version']).status !== 0) return t.skip('git is not installed');
     const dir = tempTree({
@@ -321,9 +348,18 @@ describe('npm run examples:remove on a copy of this repository', () => {
     assert.ok(catalogue.not_found, 'the core errors stay');
     assert.ok(existsSync(path.join(dir, 'src', 'api', 'health.ts')), 'the core stays');
 
-    // Formatted as the lint wants it: Rust (rustfmt) and TypeScript (biome).
+    // Formatted as the lint wants it: Rust (rustfmt) and TypeScript (biome); the demo's crates
+    // gone from the manifest and the lock file, which still fits it (CI builds with --locked).
     const missing = rustfmtUnavailable();
     if (missing === undefined) {
+      assert.doesNotMatch(read(dir, 'native/Cargo.toml'), /^(sqlx|sha2|hex) =/m);
+      assert.doesNotMatch(read(dir, 'native/Cargo.lock'), /^name = "(sqlx|sha2|hex)"$/m);
+      const locked = spawnSync(
+        'cargo',
+        ['metadata', '--locked', '--offline', '--format-version', '1', '--manifest-path', 'native/Cargo.toml'],
+        { cwd: dir, encoding: 'utf8' },
+      );
+      assert.equal(locked.status, 0, `the lock file fits the manifest (--locked):\n${locked.stderr}`);
       const fmt = spawnSync('cargo', ['fmt', '--manifest-path', 'native/Cargo.toml', '--', '--check'], {
         cwd: dir,
         encoding: 'utf8',
