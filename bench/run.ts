@@ -4,7 +4,7 @@
 // not for figures). `--only S1,S4` runs some scenarios. Writes bench/results/<date>-<set>.{json,md,svg};
 // `--report <file>.json` writes the .md and .svg of an earlier run again.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NOTES_SCENARIOS, runNotes } from './examples/notes'; // [examples]
@@ -49,6 +49,17 @@ async function main(): Promise<void> {
   if (process.argv[2] === '--report' && process.argv[3] !== undefined) {
     rewriteReport(path.resolve(process.argv[3]));
     return;
+  }
+  // The scenarios measure the demo's routes (GET /hello, POST /echo): without them every run
+  // would time 404s.
+  const gone = ['src/examples', 'native/src/examples'].filter((dir) => !existsSync(path.join(REPO_ROOT, dir)));
+  if (gone.length > 0) {
+    say(
+      `the benchmark measures the example routes GET /hello and POST /echo, which are gone here ` +
+        `(no ${gone.join(', no ')}: \`npm run examples:remove\` removed them); it would only time 404s. ` +
+        'Run it on a checkout that still has the demo, or point its scenarios (bench/lib/) at routes of your own.',
+    );
+    process.exit(2);
   }
   const options = parseArgs(process.argv.slice(2));
   ensureFreshDist();
