@@ -4,7 +4,7 @@
 // not for figures). `--only S1,S4` runs some scenarios. Writes bench/results/<date>-<set>.{json,md,svg};
 // `--report <file>.json` writes the .md and .svg of an earlier run again.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NOTES_SCENARIOS, runNotes } from './examples/notes'; // [examples]
@@ -50,7 +50,19 @@ async function main(): Promise<void> {
     rewriteReport(path.resolve(process.argv[3]));
     return;
   }
+  // The scenarios measure the demo's routes (GET /hello, POST /echo): without them every run
+  // would time 404s.
+  const gone = ['src/examples', 'native/src/examples'].filter((dir) => !existsSync(path.join(REPO_ROOT, dir)));
+  if (gone.length > 0) {
+    say(
+      `the benchmark measures the example routes GET /hello and POST /echo, which are gone here ` +
+        `(no ${gone.join(', no ')}: \`npm run examples:remove\` removed them); it would only time 404s. ` +
+        'Run it on a checkout that still has the demo, or point its scenarios (bench/lib/) at routes of your own.',
+    );
+    process.exit(2);
+  }
   const options = parseArgs(process.argv.slice(2));
+  ensureFreshDist();
   const timing: Timing = options.quick
     ? { seconds: 1, warmupSeconds: 0.3, rounds: 1 }
     : { seconds: 4, warmupSeconds: 1, rounds: 2 };
@@ -78,9 +90,14 @@ async function main(): Promise<void> {
     if (direct) afterLoad = await runDirect(dir, timing, options.only, onRecord);
     if (options.only.has('pinned')) await runPinned(dir, timing, options.only, onRecord);
     if (options.only.has('S8')) {
-      coldDirect = await runColdDirect(dir, options.quick ? 2 : 7, (cold) => {
-        say(`S8 ${cold.server}: spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`);
+      const s8 = await runColdDirect(dir, options.quick ? 2 : 7, (cold) => {
+        say(
+          `S8 Node ${cold.node} ${cold.server} (compile cache ${cold.compileCache}): ` +
+            `spawn to first response ${cold.spawnToFirstResponseMs.toFixed(0)} ms`,
+        );
       });
+      coldDirect = s8.starts;
+      notes.push(...s8.notes);
     }
     if (options.only.has('S9')) {
       notes.push(
@@ -98,11 +115,14 @@ async function main(): Promise<void> {
     });
     if (passenger !== undefined && 'skipped' in passenger) notes.push(`S5 and S6 were not run: ${passenger.skipped}`);
     else if (passenger?.via === 'apache') {
-      notes.push('S5 and S6 ran through Apache 2.4 + mod_passenger (one app process, PassengerBufferUpload on).');
+      notes.push(
+        `S5 and S6 ran through Apache 2.4 + mod_passenger (one app process, PassengerBufferUpload on) ` +
+          `under this Node (${process.versions.node}).`,
+      );
     } else if (passenger !== undefined) {
       notes.push(
-        'S5 and S6 ran through Passenger Standalone (builtin engine, one app process): Apache + ' +
-          'mod_passenger could not be used here.',
+        `S5 and S6 ran through Passenger Standalone (builtin engine, one app process) under this Node ` +
+          `(${process.versions.node}): Apache + mod_passenger could not be used here.`,
       );
     }
   } finally {
@@ -135,7 +155,7 @@ async function main(): Promise<void> {
     front: bestFront(front),
     notes,
     ratios: computeRatios(bestRuns(runs)),
-    targets: judgeTargets(bestRuns(runs), afterLoad, colds, coldDirect),
+    targets: judgeTargets(bestRuns(runs), afterLoad, colds, coldDirect, process.versions.node),
   };
   const out = path.join(REPO_ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
@@ -143,6 +163,22 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeReport(base, results);
   say(`wrote ${path.relative(REPO_ROOT, base)}.{json,md,svg} in ${results.timing.totalSeconds} s`);
+}
+
+/** Every scenario starts `node app.js`: compiles dist/ first when it is older than src/ or left
+ * unbundled (as scripts/test.cjs does), so that no figure is of code that is not there any more. */
+function ensureFreshDist(): void {
+  const project = require('../scripts/lib/project.cjs') as {
+    staleTypeScript(): string | undefined;
+    npmRun(script: string): number;
+  };
+  const stale = project.staleTypeScript();
+  if (stale === undefined) return;
+  say(`compiling TypeScript first: ${stale}`);
+  if (project.npmRun('build:ts') !== 0) {
+    say('TypeScript did not compile; see the errors above.');
+    process.exit(1);
+  }
 }
 
 function writeReport(base: string, results: Results): void {
@@ -158,7 +194,13 @@ function rewriteReport(file: string): void {
   const results: Results = {
     ...saved,
     ratios: computeRatios(saved.runs),
-    targets: judgeTargets(saved.runs, saved.afterLoad, saved.coldStarts, saved.coldStartsDirect ?? []),
+    targets: judgeTargets(
+      saved.runs,
+      saved.afterLoad,
+      saved.coldStarts,
+      saved.coldStartsDirect ?? [],
+      String(saved.machine.node ?? ''),
+    ),
   };
   writeReport(file.replace(/\.json$/, ''), results);
 }

@@ -9,7 +9,9 @@
 'use strict';
 
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
+const vm = require('node:vm');
 const { root, pruneDist, copyAssets, BUNDLED, BUNDLE_BANNER } = require('./lib/project.cjs');
 
 const say = (message) => process.stderr.write(`[build] ${message}\n`);
@@ -23,12 +25,17 @@ const LEFT_OUT = ['pino', '@fastify/ajv-compiler', '@fastify/fast-json-stringify
 /** Node's modules the bundles load on first use (see lazyBuiltins in bundleFallback). */
 const LAZY_BUILTINS = ['https', 'http2', 'dns', 'os'];
 
-/** A module that stands for Node's module `name` and loads it when first used: every property
- * read, `in` test, key listing or descriptor goes to the real module. */
-function lazyModuleSource(name) {
+/** npm packages the bundles hold but evaluate only on first use (see lazyPackages in
+ * bundleFallback): fastify's plugin-utils requires semver at load time, for checking the fastify
+ * version a plugin asks for (a plugin's `fastify` metadata), which no start here has. */
+const LAZY_PACKAGES = ['semver'];
+
+/** A module that stands for the module `request` (as `require()` takes it) and loads it when
+ * first used: every property read, `in` test, key listing or descriptor goes to the real module. */
+function lazyModuleSource(request) {
   return `'use strict';
 let real;
-const load = () => (real ??= require(${JSON.stringify(`node:${name}`)}));
+const load = () => (real ??= require(${JSON.stringify(request)}));
 module.exports = new Proxy({}, {
   get: (_, key) => load()[key],
   has: (_, key) => key in load(),
@@ -101,15 +108,40 @@ async function bundleFallback() {
           : undefined,
       );
       build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
-        contents: lazyModuleSource(args.path),
+        contents: lazyModuleSource(`node:${args.path}`),
         loader: 'js',
       }));
     },
   };
+  // The npm packages of LAZY_PACKAGES, required by another package: a stand-in that requires the
+  // package's own file (bundled too, under its path) on first use. esbuild evaluates a bundled
+  // CommonJS module where it is required, so until then it is compiled but never run.
+  const lazyPackages = {
+    name: 'lazy-packages',
+    setup(build) {
+      const filter = new RegExp(`^(${LAZY_PACKAGES.join('|')})$`);
+      build.onResolve({ filter }, async (args) => {
+        if (args.pluginData?.real || !args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+        const real = await build.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          pluginData: { real: true },
+        });
+        if (real.errors.length > 0) return { errors: real.errors };
+        // Named by its path in the repository, as esbuild names the bundled files (no build
+        // machine's folder in the bundle).
+        return { path: path.relative(root, real.path), namespace: 'lazy-package' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => {
+        const real = path.resolve(root, args.path);
+        return { contents: lazyModuleSource(real), resolveDir: path.dirname(real), loader: 'js' };
+      });
+    },
+  };
   for (const entry of BUNDLED) {
     const file = path.join(dist, entry);
-    // esbuild writes nothing when it fails: the file stays as tsc wrote it, and runs the same.
-    await esbuild
+    // When esbuild fails nothing is written: the file stays as tsc wrote it, and runs the same.
+    const built = await esbuild
       .build({
         entryPoints: [file],
         outfile: file,
@@ -119,17 +151,64 @@ async function bundleFallback() {
         format: 'cjs',
         target: 'node20',
         external: LEFT_OUT,
-        plugins: [keepRelative, lazyBuiltins],
+        plugins: [keepRelative, lazyBuiltins, lazyPackages],
         // tsc's source map is read in and carried over: stack traces still point into src/.
         sourcemap: 'linked',
         // How scripts/test.cjs tells a bundled file from one `npm run dev`'s tsc --watch rewrote.
         banner: { js: BUNDLE_BANNER },
         logLevel: 'warning',
+        write: false,
       })
       .catch((error) => {
         say(`dist/${entry} is not bundled (${String(error.message).split('\n')[0]}); it runs unbundled`);
+        return undefined;
       });
+    for (const output of built?.outputFiles ?? []) {
+      let text = output.text;
+      if (output.path === file) {
+        const eager = compileModulesEagerly(text);
+        if (eager === undefined) say(`dist/${entry}: its modules are left to be compiled on first use`);
+        text = eager ?? text;
+      }
+      fs.writeFileSync(output.path, text);
+    }
   }
+}
+
+/**
+ * esbuild wraps each CommonJS module of a bundle in a method (`"<path>"(exports, module) {…}`),
+ * which V8 compiles only when the module is first required, after Node's compile cache has taken
+ * its copy of the file's compiled code (node_modules/.cache, app.js): with the cache filled, every
+ * start still compiled each module it ran, a tenth of a fastify start on Node 22 and 24. Written as
+ * a parenthesised function instead (`"<path>": (function(exports, module) {…})`, the same
+ * function, named the same), V8 compiles it with the file, so the cache holds it. Line numbers do
+ * not change (the source map holds). Returns undefined when the file is not as expected; it is
+ * then left as esbuild wrote it, which runs the same.
+ */
+function compileModulesEagerly(code) {
+  const opening = /(= __commonJS\(\{\n {2}"[^"\n]+")\(([\w$, ]*)\) \{\n/g;
+  const closing = '\n  }\n});\n';
+  let out = '';
+  let from = 0;
+  let count = 0;
+  for (const match of code.matchAll(opening)) {
+    if (match.index < from) return undefined;
+    const body = match.index + match[0].length;
+    const end = code.indexOf(closing, body);
+    if (end < 0) return undefined;
+    out += `${code.slice(from, match.index)}${match[1]}: (function(${match[2]}) {\n${code.slice(body, end)}\n  })\n});\n`;
+    from = end + closing.length;
+    count += 1;
+  }
+  out += code.slice(from);
+  if (count === 0 || count !== code.split('= __commonJS({').length - 1) return undefined;
+  try {
+    // Only parsed (the function is never called): a wrapper taken for another's would not parse.
+    new vm.Script(`(function (exports, require, module, __filename, __dirname) {${out}\n})`);
+  } catch {
+    return undefined;
+  }
+  return out;
 }
 
 main();

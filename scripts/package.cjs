@@ -142,7 +142,8 @@ async function main() {
   say(`done: ${path.relative(root, stage)}/ and ${path.relative(root, zipFile)} (${fileSize(zipFile)})`);
 }
 
-/** Debian's rustc with an aarch64 std ({ ok, rustc, rustdoc }), or why there is none. */
+/** Debian's rustc with an aarch64 std ({ ok, rustc, rustdoc }), or why there is none ({ ok, reason }).
+ * Also what test/e2e/bundle.test.ts asks to know whether the bundle will hold the arm64 addon. */
 function findArm64Rustc() {
   const rustc = process.env.HANDOFF_ARM64_RUSTC || '/usr/bin/rustc';
   const rustdoc = path.join(path.dirname(rustc), 'rustdoc');
@@ -362,4 +363,7 @@ function fileSize(file) {
   return `${(fs.statSync(file).size / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-main().catch((error) => fail(error.stack ?? String(error)));
+// Run as `npm run package`; required (test/e2e/bundle.test.ts), it only lends its checks.
+if (require.main === module) main().catch((error) => fail(error.stack ?? String(error)));
+
+module.exports = { findArm64Rustc };

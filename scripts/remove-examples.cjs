@@ -6,10 +6,15 @@
 //     with `// [examples] begin` to a line that starts with `// [examples] end`, both included,
 //     in the files of src/, native/, test/, bench/, README.md and docs/;
 //   - the entries of src/api/errors.json with "example": true.
+// Where lines go, a blank line that would then follow another blank line (or open or end the
+// file) goes too; a Rust file that rustfmt left unchanged before is passed through rustfmt after
+// (when it is installed), so the core stays as `cargo fmt -- --check` wants it. When
+// native/Cargo.toml loses lines (the demo's crates), native/Cargo.lock loses those crates too.
 // It prints what it removed; a second run finds nothing to remove. `--dry-run` only prints.
 // Nothing is changed when a block is not closed: the error names the file and line.
 'use strict';
 
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { projectFiles } = require('./lib/project.cjs');
@@ -78,12 +83,36 @@ function main() {
     say(`${verb} ${plan.catalogue.codes.map((code) => `"${code}"`).join(', ')} from ${CATALOGUE}`);
   }
   if (dryRun) return;
+  if (plan.edits.some((edit) => edit.file === 'native/Cargo.toml')) updateCargoLock();
   const left = mentions(projectFiles());
   if (left.length > 0) {
     say('\nThese lines still mention the examples (not marked, so left as they are):');
     for (const line of left) say(`  ${line}`);
   }
   say('\nNext: `npm run build` and `npm test`.');
+}
+
+/** Drops the crates native/Cargo.toml no longer names from native/Cargo.lock (`cargo update
+ * --workspace --offline`: nothing else changes, nothing is downloaded), as builds with
+ * `--locked` (CI) need. Without cargo, or when it fails, one line says what to run. */
+function updateCargoLock() {
+  const lock = path.join(root, 'native', 'Cargo.lock');
+  if (!fs.existsSync(lock)) return;
+  const packages = () => (fs.readFileSync(lock, 'utf8').match(/^\[\[package\]\]$/gm) ?? []).length;
+  const before = packages();
+  const result = spawnSync('cargo', ['update', '--workspace', '--offline', '--manifest-path', 'native/Cargo.toml'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (result.error || result.status !== 0) {
+    const why = result.error ? 'cargo is not installed' : `cargo failed: ${result.stderr.trim().split('\n').at(-1)}`;
+    say(
+      `native/Cargo.lock is left as it was (${why}): run \`cargo update --workspace\` in native/ before a --locked build`,
+    );
+    return;
+  }
+  const dropped = before - packages();
+  say(`removed ${dropped} crate${dropped === 1 ? '' : 's'} no longer needed from native/Cargo.lock`);
 }
 
 function countFiles(dir) {
@@ -112,6 +141,10 @@ function planEdit(file, text, problems) {
   let blocks = 0;
   let blockLines = 0;
   let openedAt;
+  // Whether lines were just removed: a blank line right after is kept only between two others.
+  let seam = false;
+  const blank = (line) => line.trim() === '';
+  const code = /\.(ts|js|cjs|mjs|rs|json)$/.test(file);
   lines.forEach((line, index) => {
     if (BEGIN.test(line)) {
       if (openedAt !== undefined)
@@ -119,6 +152,7 @@ function planEdit(file, text, problems) {
       openedAt = index + 1;
       blocks += 1;
       blockLines += 1;
+      seam = true;
       return;
     }
     if (END.test(line)) {
@@ -134,13 +168,59 @@ function planEdit(file, text, problems) {
     const end = line.replace(/\s+$/, '');
     if (LINE.some((marker) => end.endsWith(marker))) {
       marked += 1;
+      seam = true;
       return;
     }
+    // At a seam: no blank line after another, none at the top; at the end, the last blank line
+    // before the final line feed goes instead (the file keeps ending in one line feed). In code,
+    // no blank line right inside a bracket either (as the formatters print it).
+    const last = index === lines.length - 1;
+    const previous = kept[kept.length - 1];
+    if (seam && blank(line) && (previous === undefined || blank(previous))) {
+      if (!last || previous === undefined) {
+        seam = false;
+        return;
+      }
+      kept.pop();
+    } else if (seam && code && blank(line) && /[{([]$/.test(previous.trimEnd())) {
+      seam = false;
+      return;
+    } else if (seam && code && previous !== undefined && blank(previous) && /^[})\]]/.test(line.trimStart())) {
+      kept.pop();
+    }
+    seam = false;
     kept.push(line);
   });
   if (openedAt !== undefined) problems.push(`${file}:${openedAt}: a block begins and never ends`);
   if (marked === 0 && blocks === 0) return undefined;
-  return { file, text: kept.join('\n'), lines: marked, blocks, blockLines };
+  let result = kept.join('\n');
+  if (file.endsWith('.rs')) result = rustfmtAfter(text, result);
+  return { file, text: result, lines: marked, blocks, blockLines };
+}
+
+let rustfmtMissing = false;
+
+/** `after` through rustfmt when `before` was as rustfmt prints it (a file formatted otherwise is
+ * left as it is), else `after` unchanged; also unchanged without rustfmt (one line says so). */
+function rustfmtAfter(before, after) {
+  const edition = /^\s*edition\s*=\s*"(\d+)"/m.exec(readText('native/Cargo.toml') ?? '')?.[1] ?? '2021';
+  const newline = before.includes('\r\n') ? 'Windows' : 'Unix';
+  const format = (text) => {
+    if (rustfmtMissing) return undefined;
+    const result = spawnSync('rustfmt', ['--edition', edition, '--config', `newline_style=${newline}`], {
+      cwd: root,
+      input: text,
+      encoding: 'utf8',
+    });
+    if (result.error) {
+      rustfmtMissing = true;
+      say('rustfmt is not installed: the Rust files are left unformatted (run `cargo fmt` in native/ later)');
+      return undefined;
+    }
+    return result.status === 0 ? result.stdout : undefined;
+  };
+  if (format(before) !== before) return after;
+  return format(after) ?? after;
 }
 
 /** errors.json without its example entries, one entry per line as it is written. */

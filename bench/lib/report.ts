@@ -5,7 +5,7 @@ import type { AfterLoad } from './direct';
 import { type FrontRecord, frontMarkdown } from './front';
 import type { RunRecord } from './measure';
 import type { ColdStart } from './passenger';
-import { computeRatios, median, type Ratio, type Verdict } from './targets';
+import { coldByNode, computeRatios, median, type Ratio, type Verdict } from './targets';
 
 /** Everything one run produced. */
 export interface Results {
@@ -100,21 +100,35 @@ export function toMarkdown(results: Results): string {
   }
   const direct = results.coldStartsDirect ?? [];
   if (direct.length > 0) {
-    const bare = median(direct.filter((c) => c.server === 'bare-node').map((c) => c.spawnToFirstResponseMs));
     out.push(
       '',
-      '**S8, cold start straight (no Passenger)**: spawn to the first answered GET /hello, median of the runs',
+      '**S8, cold start straight (no Passenger)**: spawn to the first answered GET /hello, median of the runs; ' +
+        'every server and the bare one under the same Node, ÷ that Node’s bare server',
       '',
-      '| Server | ms | ÷ bare node:http | CPU ms by then | ÷ bare | Runs |',
-      '|---|--:|--:|--:|--:|--:|',
+      '| Node | Server | Compile cache | ms | ÷ bare node:http | CPU ms by then | ÷ bare | Runs |',
+      '|---|---|---|--:|--:|--:|--:|--:|',
     );
-    const bareCpu = median(direct.filter((c) => c.server === 'bare-node').map((c) => c.cpuMs));
-    for (const server of [...new Set(direct.map((c) => c.server))]) {
-      const mine = direct.filter((c) => c.server === server);
-      const ms = median(mine.map((c) => c.spawnToFirstResponseMs));
-      const cpu = median(mine.map((c) => c.cpuMs));
-      out.push(`| ${server} | ${n0(ms)} | ${n2(ms / bare)}× | ${n0(cpu)} | ${n2(cpu / bareCpu)}× | ${mine.length} |`);
+    for (const { node, starts } of coldByNode(direct, String(results.machine.node ?? ''))) {
+      const bare = starts.filter((c) => c.server === 'bare-node' && c.compileCache !== 'cold');
+      const bareMs = median(bare.map((c) => c.spawnToFirstResponseMs));
+      const bareCpu = median(bare.map((c) => c.cpuMs));
+      const kinds = [...new Set(starts.map((c) => `${c.server}\t${c.compileCache ?? '–'}`))];
+      for (const kind of kinds) {
+        const mine = starts.filter((c) => `${c.server}\t${c.compileCache ?? '–'}` === kind);
+        const [server, cache] = kind.split('\t');
+        const ms = median(mine.map((c) => c.spawnToFirstResponseMs));
+        const cpu = median(mine.map((c) => c.cpuMs));
+        out.push(
+          `| ${node} | ${server} | ${cache} | ${n0(ms)} | ${n2(ms / bareMs)}× | ${n0(cpu)} | ${n2(cpu / bareCpu)}× | ${mine.length} |`,
+        );
+      }
     }
+    out.push(
+      '',
+      'Compile cache: warm, filled by an earlier start of the same server under the same Node (a host’s ' +
+        'usual start); cold, empty (the first start after a deploy); none, not used (the bare server, or a ' +
+        'Node before 22.1, which has none).',
+    );
   }
   if (results.front !== undefined && results.front.length > 0) out.push('', ...frontMarkdown(results.front));
   out.push('', '**Targets**', '', '| | Target | Met | Figure |', '|---|---|---|---|');

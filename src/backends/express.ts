@@ -45,6 +45,6 @@ export async function createExpressBackend(config: Config): Promise<Backend> {
   });
   return {
     name: 'express',
-    listen: (target) => listenNodeServer(createNodeServer(config, app), target, readiness, close, config),
+    listen: (target) => listenNodeServer(createNodeServer(config, app), target, readiness, close, config, 'express'),
   };
 }

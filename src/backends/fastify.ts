@@ -95,6 +95,7 @@ export async function createFastifyBackend(config: Config): Promise<Backend> {
           await close();
         },
         config,
+        'fastify',
       ),
   };
 }

@@ -105,12 +105,13 @@ export function listenNodeServer(
   target: ListenTarget,
   readiness: { draining: boolean },
   onClose: () => Promise<void>,
-  config?: Config,
+  config: Config,
+  backend: BackendName,
 ): RunningServer {
   // HANDOFF_PROTOCOL=scgi: the same request handler, fed from SCGI connections (src/scgi/).
-  if (config?.protocol === 'scgi') {
+  if (config.protocol === 'scgi') {
     const { listenScgi } = require('../scgi/server') as typeof import('../scgi/server');
-    return listenScgi(server, target, config, readiness, onClose, (scgi) => describeAddress(scgi, target));
+    return listenScgi(server, target, config, readiness, onClose, (scgi) => describeAddress(scgi, target), backend);
   }
   // Node answers `Expect: 100-continue` as soon as the headers arrive; with this listener it
   // does not, and the request's `willReadBody` sends the 100 only when a handler reads the body,
@@ -144,6 +145,7 @@ export function listenNodeServer(
     res.once('close', () => inFlight.delete(res));
   });
   return bindServer(server, target, readiness, onClose, {
+    component: backend,
     address: () => describeAddress(server, target),
     drain: stopKeepAlive,
     closeAll: () => server.closeAllConnections(),
@@ -154,6 +156,8 @@ export function listenNodeServer(
 
 /** How one kind of server (HTTP, SCGI) drains and closes its connections, for bindServer. */
 export interface ConnectionControl {
+  /** The component its own log lines name (the backend). */
+  readonly component: string;
   /** Where the server listens, for the log. */
   address(): string;
   /** Called when the drain starts (and again at close). */
@@ -175,6 +179,7 @@ export function bindServer(
   onClose: () => Promise<void>,
   control: ConnectionControl,
 ): RunningServer {
+  logRefusals(server, control.component);
   const listening = new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -228,6 +233,22 @@ export function bindServer(
       return closing;
     },
   };
+}
+
+/** Over its cap (`maxConnections`, HANDOFF_MAX_CONNECTIONS) Node closes each new connection at
+ * once; this says so once per stretch of refusals (until a connection is taken again), in the
+ * native server's words (native/src/serve/mod.rs): `[<component>] N connections open: refusing
+ * new ones`. */
+function logRefusals(server: NetServer, component: string): void {
+  let refusing = false;
+  server.on('drop', () => {
+    if (refusing) return;
+    refusing = true;
+    log(component, `${server.maxConnections} connections open: refusing new ones`);
+  });
+  server.on('connection', () => {
+    refusing = false;
+  });
 }
 
 /** Where `server` listens, for the log. */

@@ -8,6 +8,7 @@ import { type Server as HttpServer, IncomingMessage, ServerResponse, STATUS_CODE
 import { createServer, type Server, type Socket } from 'node:net';
 import { ApiError } from '../api/errors';
 import { toJsonBuffer } from '../api/json';
+import type { BackendName } from '../api/types';
 import { bindServer, hasRefusedTargetCharacters } from '../backends/node-server';
 import type { ListenTarget, RunningServer } from '../backends/types';
 import type { Config } from '../config';
@@ -43,6 +44,7 @@ export function listenScgi(
   readiness: { draining: boolean },
   onClose: () => Promise<void>,
   describeAddress: (server: Server) => string,
+  backend: BackendName,
 ): RunningServer {
   const connections = new Set<Socket>();
   // allowHalfOpen: a client may shut its side once its request is sent; it still gets the answer.
@@ -54,6 +56,7 @@ export function listenScgi(
   // Over the cap Node closes new connections at once, as over HTTP.
   server.maxConnections = config.maxConnections;
   return bindServer(server, target, readiness, onClose, {
+    component: backend,
     address: () => describeAddress(server),
     closeAll: () => {
       for (const socket of connections) socket.destroy();

@@ -1,10 +1,12 @@
 // `npm run examples:remove` (scripts/remove-examples.cjs): the demo folders, the marked lines and
-// blocks and the example errors go; everything else stays byte for byte; a second run finds
-// nothing; an unclosed block changes nothing. First on a small tree made here (every marker
-// form), then on a copy of this repository.
+// blocks and the example errors go; everything else stays byte for byte, except blank lines left
+// doubled (or inside a bracket) where lines went, and Rust files, which stay rustfmt-clean; a
+// second run finds nothing; an unclosed block changes nothing. First on a small tree made here
+// (every marker form), then on a copy of this repository, which stays as `cargo fmt -- --check`
+// and `biome format` want it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -16,6 +18,13 @@ const TAG = `[${'examples'}]`;
 const MARK = `// ${TAG}`;
 const BEGIN = `// ${TAG} begin`;
 const END = `// ${TAG} end`;
+
+/** Why Rust's formatter cannot be asked here, or undefined (in CI it must be there). */
+function rustfmtUnavailable(): string | undefined {
+  if (spawnSync('cargo', ['fmt', '--version']).status === 0) return undefined;
+  if (process.env.CI === 'true') throw new Error('CI must run this test: no `cargo fmt` (rustfmt)');
+  return 'rustfmt (`cargo fmt`) is not installed here';
+}
 
 const temps: string[] = [];
 after(() => {
@@ -163,6 +172,110 @@ describe('npm run examples:remove on a tree with every marker', () => {
     }
   });
 
+  it('leaves no doubled blank line where lines went, and Rust as rustfmt prints it', (t) => {
+    const missing = rustfmtUnavailable();
+    if (missing !== undefined) return t.skip(missing);
+    const dir = tempTree({
+      'src/app/a.ts': [
+        'function f() {',
+        '  const a = 1;',
+        '',
+        `  g(); ${MARK}`,
+        '',
+        '  const b = 2;',
+        '}',
+        '',
+        'function h() {',
+        '  x();',
+        '',
+        `  ${BEGIN}`,
+        '  y();',
+        `  ${END}`,
+        '}',
+        '',
+        'function k() {',
+        `  ${BEGIN}`,
+        '  y();',
+        `  ${END}`,
+        '',
+        '  z();',
+        '}',
+        '',
+        `last(); ${MARK}`,
+        '',
+      ].join('\n'),
+      'docs/page.md': ['# Page', '', 'keep', '', `| a | <!-- ${TAG} -->`, '', 'more', ''].join('\n'),
+      'native/src/app/mod.rs': [
+        'pub struct Settings {',
+        `    pub a: u64, ${MARK}`,
+        '}',
+        '',
+        'pub fn routes() -> Router {',
+        '    Router::new()',
+        '        // Your routes',
+        `        .merge(x()) ${MARK}`,
+        '}',
+        '',
+      ].join('\n'),
+      // Not as rustfmt prints it before: left as it is, less the marked line.
+      'native/src/other.rs': ['fn  a() {}', '', `fn b() {} ${MARK}`, ''].join('\n'),
+    });
+    const run = removeExamples(dir);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(
+      read(dir, 'src/app/a.ts'),
+      [
+        'function f() {',
+        '  const a = 1;',
+        '',
+        '  const b = 2;',
+        '}',
+        '',
+        'function h() {',
+        '  x();',
+        '}',
+        '',
+        'function k() {',
+        '  z();',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(read(dir, 'docs/page.md'), '# Page\n\nkeep\n\nmore\n');
+    assert.equal(
+      read(dir, 'native/src/app/mod.rs'),
+      'pub struct Settings {}\n\npub fn routes() -> Router {\n    Router::new()\n    // Your routes\n}\n',
+    );
+    assert.equal(read(dir, 'native/src/other.rs'), 'fn  a() {}\n');
+  });
+
+  it('takes the crates it removes from native/Cargo.toml out of native/Cargo.lock, offline', (t) => {
+    const missing = rustfmtUnavailable(); // cargo with it
+    if (missing !== undefined) return t.skip(missing);
+    const crate = (name: string) =>
+      `[package]\nname = "${name}"\nversion = "0.1.0"\nedition = "2021"\n\n[lib]\npath = "lib.rs"\n`;
+    const dir = tempTree({
+      'native/Cargo.toml': `${crate('app')}\n[dependencies]\ndemo = { path = "demo" } # ${TAG}\n`,
+      'native/lib.rs': '',
+      'native/demo/Cargo.toml': crate('demo'),
+      'native/demo/lib.rs': '',
+    });
+    const cargo = (...args: string[]) =>
+      spawnSync('cargo', [...args, '--offline', '--manifest-path', 'native/Cargo.toml'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+    const generated = cargo('generate-lockfile');
+    assert.equal(generated.status, 0, generated.stderr);
+    assert.match(read(dir, 'native/Cargo.lock'), /name = "demo"/);
+    const run = removeExamples(dir);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^removed 1 crate no longer needed from native\/Cargo\.lock$/m);
+    assert.doesNotMatch(read(dir, 'native/Cargo.lock'), /name = "demo"/);
+    const locked = cargo('metadata', '--locked', '--format-version', '1');
+    assert.equal(locked.status, 0, `the lock file fits the manifest (--locked):\n${locked.stderr}`);
+  });
+
   it('in a git checkout, leaves ignored files alone and sees new ones', (t) => {
     if (spawnSync('git', ['--version']).status !== 0) return t.skip('git is not installed');
     const dir = tempTree({
@@ -195,8 +308,24 @@ describe('npm run examples:remove on a copy of this repository', () => {
       cpSync(path.join(REPO_ROOT, file), path.join(dir, file));
     }
 
+    // `npm run bench` (an unknown argument makes it stop before anything heavy): with the demo
+    // it goes on to read its arguments; without, it stops first, saying why.
+    symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    const bench = () =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--no-such-argument'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+    const withDemo = bench();
+    assert.match(withDemo.stderr, /unknown argument --no-such-argument/, withDemo.stderr);
+
     const run = removeExamples(dir);
     assert.equal(run.status, 0, run.stderr);
+    const withoutDemo = bench();
+    assert.equal(withoutDemo.status, 2, withoutDemo.stderr);
+    assert.match(withoutDemo.stderr, /example routes GET \/hello and POST \/echo, which are gone here/);
+    assert.match(withoutDemo.stderr, /npm run examples:remove/);
+    assert.doesNotMatch(withoutDemo.stderr, /unknown argument/, 'it stops before anything else');
     for (const gone of ['src/examples', 'native/src/examples', 'test/examples', 'bench/examples']) {
       assert.ok(!existsSync(path.join(dir, gone)), `${gone} is gone`);
     }
@@ -218,6 +347,32 @@ describe('npm run examples:remove on a copy of this repository', () => {
     );
     assert.ok(catalogue.not_found, 'the core errors stay');
     assert.ok(existsSync(path.join(dir, 'src', 'api', 'health.ts')), 'the core stays');
+
+    // Formatted as the lint wants it: Rust (rustfmt) and TypeScript (biome); the demo's crates
+    // gone from the manifest and the lock file, which still fits it (CI builds with --locked).
+    const missing = rustfmtUnavailable();
+    if (missing === undefined) {
+      assert.doesNotMatch(read(dir, 'native/Cargo.toml'), /^(sqlx|sha2|hex) =/m);
+      assert.doesNotMatch(read(dir, 'native/Cargo.lock'), /^name = "(sqlx|sha2|hex)"$/m);
+      const locked = spawnSync(
+        'cargo',
+        ['metadata', '--locked', '--offline', '--format-version', '1', '--manifest-path', 'native/Cargo.toml'],
+        { cwd: dir, encoding: 'utf8' },
+      );
+      assert.equal(locked.status, 0, `the lock file fits the manifest (--locked):\n${locked.stderr}`);
+      const fmt = spawnSync('cargo', ['fmt', '--manifest-path', 'native/Cargo.toml', '--', '--check'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      assert.equal(fmt.status, 0, `cargo fmt -- --check:\n${fmt.stdout}${fmt.stderr}`);
+    } else {
+      t.diagnostic(`not checked with rustfmt: ${missing}`);
+    }
+    const biome = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'biome'), ['format', '.'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    assert.equal(biome.status, 0, `biome format:\n${biome.stdout}${biome.stderr}`.slice(0, 6000));
 
     const again = removeExamples(dir);
     assert.equal(again.stdout.trim(), 'Nothing to remove: the examples are already gone.');

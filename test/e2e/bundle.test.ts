@@ -62,17 +62,17 @@ function buildBundle(): string {
   return outDir;
 }
 
+/** scripts/package.cjs's own check whether it can build the arm64 addon (it runs nothing when
+ * required). */
+const { findArm64Rustc } = require('../../scripts/package.cjs') as {
+  findArm64Rustc(): { ok: true; rustc: string } | { ok: false; reason: string };
+};
+
 /** Why the bundle's arm64 addon cannot be run here, or undefined: as scripts/package.cjs decides,
  * a compiler with an aarch64 standard library (else the bundle is x64 only), and an arm64 Node. */
 function arm64Unavailable(): string | undefined {
-  const rustc = process.env.HANDOFF_ARM64_RUSTC || '/usr/bin/rustc';
-  const libdir = spawnSync(rustc, ['--print', 'target-libdir', '--target', 'aarch64-unknown-linux-gnu'], {
-    encoding: 'utf8',
-  });
-  const dir = libdir.status === 0 ? libdir.stdout.trim() : '';
-  if (dir === '' || !existsSync(dir) || !readdirSync(dir).some((file) => /^libstd-.*\.rlib$/.test(file))) {
-    return `${rustc} has no aarch64 standard library: the bundle is x64 only (bash scripts/install-system-deps.sh arm64)`;
-  }
+  const rustc = findArm64Rustc();
+  if (!rustc.ok) return `${rustc.reason}: the bundle is x64 only (bash scripts/install-system-deps.sh arm64)`;
   const node = obtainNode(ARM64_NODE_MAJOR, 'arm64');
   return node.ok ? undefined : node.reason;
 }

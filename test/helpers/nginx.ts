@@ -1,8 +1,9 @@
 // Debian's nginx, started by a test in the foreground with a configuration of its own (prefix,
 // pid, logs and temp folders in a temporary folder), around a site file such as
-// deploy/nginx/http.conf adapted to the test's sockets. Stopped (and waited for) by `stop()`.
+// deploy/nginx/http.conf adapted to the test's sockets. Stopped (and waited for) by `stop()`,
+// which also removes that folder (as does a start that fails).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { tempDir } from './app-process';
@@ -19,8 +20,9 @@ export function nginxUnavailable(): string | undefined {
 /** A running nginx. */
 export interface Nginx {
   readonly child: ChildProcess;
+  /** Its folder (configuration, pid, logs, temp files); removed by `stop()`. */
   readonly dir: string;
-  /** Its error log so far. */
+  /** Its error log so far (after `stop()`, as it was when nginx stopped). */
   errorLog(): string;
   stop(): Promise<void>;
 }
@@ -60,7 +62,9 @@ export async function startNginx(site: string, port: number | undefined, netns?:
   const command = netns === undefined ? [NGINX, ...args] : ['ip', 'netns', 'exec', netns, NGINX, ...args];
   const child = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let finalLog: string | undefined; // the error log as it was when the folder was removed
   const errorLog = () => {
+    if (finalLog !== undefined) return finalLog;
     try {
       return readFileSync(path.join(dir, 'logs', 'error.log'), 'utf8');
     } catch {
@@ -78,15 +82,22 @@ export async function startNginx(site: string, port: number | undefined, netns?:
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
       await exited;
+      if (finalLog === undefined) {
+        finalLog = errorLog();
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
   if (port !== undefined) {
     for (let i = 0; ; i++) {
-      if (child.exitCode !== null) throw new Error(`nginx exited: ${errorLog()}`);
+      if (child.exitCode !== null) {
+        await nginx.stop();
+        throw new Error(`nginx exited (its folder ${dir} is removed): ${errorLog()}`);
+      }
       if (await accepts(port)) break;
       if (i === 50) {
         await nginx.stop();
-        throw new Error(`nginx does not listen on ${port}: ${errorLog()}`);
+        throw new Error(`nginx does not listen on ${port} (its folder ${dir} is removed): ${errorLog()}`);
       }
       await sleep(100);
     }

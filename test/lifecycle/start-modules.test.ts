@@ -40,6 +40,12 @@ const NOT_SERVING = [
 
 /** Starts the app with `env`, asks for /health once, stops it; returns the files it loaded. */
 async function loadedModules(env: Record<string, string>): Promise<string[]> {
+  return (await startOnce(env)).files;
+}
+
+/** Starts the app with `env`, asks for /health once, stops it; returns the files it loaded and
+ * every line it wrote. */
+async function startOnce(env: Record<string, string>): Promise<{ files: string[]; lines: string[] }> {
   const dir = tempDir();
   const socketPath = path.join(dir, 'app.sock');
   const list = path.join(dir, 'modules.txt');
@@ -56,9 +62,10 @@ async function loadedModules(env: Record<string, string>): Promise<string[]> {
   await send({ socketPath }, { path: '/health' });
   app.kill('SIGTERM');
   assert.deepEqual(await app.exited, { code: 0, signal: null }, app.lines().join('\n'));
-  return readFileSync(list, 'utf8')
+  const files = readFileSync(list, 'utf8')
     .split('\n')
     .filter((line) => line !== '');
+  return { files, lines: app.lines() };
 }
 
 /** Fails naming each loaded file that matches one of `patterns` (a path prefix or a part of one,
@@ -76,11 +83,20 @@ function assertLoaded(files: readonly string[], file: string): void {
 
 describe('modules loaded at start', () => {
   it('fastify: neither express nor what fastify never uses here', async () => {
-    const files = await loadedModules({ HANDOFF_BACKEND: 'fastify' });
+    // semver, when it runs, writes a line for each of its regular expressions with NODE_DEBUG=semver.
+    const { files, lines } = await startOnce({ HANDOFF_BACKEND: 'fastify', NODE_DEBUG: 'semver' });
     assertLoaded(files, own('backends/fastify.js'));
     assertNoneLoaded(files, EXPRESS, 'express is loaded only when it serves');
     assertNoneLoaded(files, FASTIFY_UNUSED, 'no logger, schema compiler or inject() is used');
     assertNoneLoaded(files, FASTIFY_UNUSED_BUILTINS, 'fastify never listens or serves HTTPS/HTTP2 here');
+    // In the bundle (scripts/build-ts.cjs, LAZY_PACKAGES) or from node_modules: fastify checks a
+    // plugin's fastify version with it, and no plugin here asks for one.
+    assertNoneLoaded(files, [pkg('semver')], 'semver runs only for a plugin that names a fastify version');
+    assert.deepEqual(
+      lines.filter((line) => line.startsWith('SEMVER')),
+      [],
+      'semver runs only for a plugin that names a fastify version',
+    );
     assertNoneLoaded(files, [pkg('mysql2')], 'mysql2 is loaded only for a MySQL DATABASE_URL'); // [examples]
     assertNoneLoaded(files, NOT_SERVING, 'serving needs no doctor and, over HTTP, no SCGI');
   });
