@@ -105,6 +105,12 @@ fn write_js_string(s: &str, out: &mut Vec<u8>) {
 /// `Number.prototype.toString`, integer-like keys first), with the JSON content type. Every
 /// route answers through this, so no route can drift from the fallback's bytes.
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
+    // The usual answer is printed straight from `value` ([`JsFormatter`]); one that needs
+    // JavaScript's key order, repeats a key, or holds what only `to_value` can judge goes the
+    // long way round, through a `serde_json::Value`.
+    if let Some(bytes) = to_js_json_direct(value) {
+        return json_bytes_response(status, bytes);
+    }
     // Serialising a plain struct or a `serde_json::Value` cannot fail; one that can (a map with
     // keys that are not strings) answers 500 rather than panic.
     match serde_json::to_value(value) {
@@ -113,6 +119,225 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             br#"{"error":{"code":"internal_error","message":"Internal server error."}}"#.to_vec(),
         ),
+    }
+}
+
+/// `value` printed as [`to_js_json`] prints `serde_json::to_value(value)`, without building the
+/// `Value` (its map of owned keys, hashed): `None` when that shortcut cannot promise the same
+/// bytes (an integer-like or repeated key, a non-string or 128-bit key or number, a raw value,
+/// deeper or wider objects than it tracks, an error).
+fn to_js_json_direct<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(128);
+    let mut long_way = false;
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut out, JsFormatter::new(&mut long_way));
+    value.serialize(&mut serializer).ok()?;
+    (!long_way).then_some(out)
+}
+
+/// Deepest nesting of objects, and most keys open at once across it, that [`JsFormatter`]
+/// checks for repeats; beyond, the long way.
+const MAX_DEPTH: usize = 16;
+const MAX_OPEN_KEYS: usize = 64;
+
+/// A `serde_json` formatter printing numbers as JavaScript does and noting whatever only the
+/// `Value` route prints right ([`to_js_json_direct`]). Strings and escapes are serde_json's,
+/// as in [`write_js_string`].
+struct JsFormatter<'a> {
+    /// Set when the long way must print it.
+    long_way: &'a mut bool,
+    /// Inside an object key: its hash so far, and whether it is all ASCII digits so far.
+    in_key: bool,
+    key_hash: u64,
+    key_digits: bool,
+    key_len: usize,
+    /// The hashes of the keys of the objects open now, and where each object's start.
+    keys: [u64; MAX_OPEN_KEYS],
+    open_keys: usize,
+    starts: [usize; MAX_DEPTH],
+    depth: usize,
+}
+
+impl<'a> JsFormatter<'a> {
+    fn new(long_way: &'a mut bool) -> Self {
+        Self {
+            long_way,
+            in_key: false,
+            key_hash: 0,
+            key_digits: true,
+            key_len: 0,
+            keys: [0; MAX_OPEN_KEYS],
+            open_keys: 0,
+            starts: [0; MAX_DEPTH],
+            depth: 0,
+        }
+    }
+}
+
+/// FNV-1a, continued over `bytes`.
+fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+impl JsFormatter<'_> {
+    fn number<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: f64,
+    ) -> std::io::Result<()> {
+        if self.in_key {
+            // A number as a key (a map keyed by integers): integer-like, so JavaScript's order.
+            *self.long_way = true;
+        }
+        if value.is_finite() {
+            writer.write_all(ryu_js::Buffer::new().format_finite(value).as_bytes())
+        } else {
+            writer.write_all(b"null")
+        }
+    }
+}
+
+macro_rules! js_numbers {
+    ($($method:ident: $t:ty),*) => {$(
+        fn $method<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, value: $t) -> std::io::Result<()> {
+            // Every number is a double in JavaScript (and in `serde_json::Value::as_f64`).
+            #[allow(clippy::cast_precision_loss, clippy::cast_lossless)]
+            self.number(writer, value as f64)
+        }
+    )*};
+}
+
+impl serde_json::ser::Formatter for JsFormatter<'_> {
+    js_numbers!(write_i8: i8, write_i16: i16, write_i32: i32, write_i64: i64, write_u8: u8,
+        write_u16: u16, write_u32: u32, write_u64: u64, write_f32: f32, write_f64: f64);
+
+    fn write_i128<W: ?Sized + std::io::Write>(
+        &mut self,
+        _: &mut W,
+        _: i128,
+    ) -> std::io::Result<()> {
+        // `to_value` refuses some of these; let it judge.
+        *self.long_way = true;
+        Ok(())
+    }
+
+    fn write_u128<W: ?Sized + std::io::Write>(
+        &mut self,
+        _: &mut W,
+        _: u128,
+    ) -> std::io::Result<()> {
+        *self.long_way = true;
+        Ok(())
+    }
+
+    fn write_bool<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: bool,
+    ) -> std::io::Result<()> {
+        // A bool as a key: let `to_value` judge.
+        *self.long_way |= self.in_key;
+        writer.write_all(if value { b"true" } else { b"false" })
+    }
+
+    fn write_raw_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        _: &mut W,
+        _: &str,
+    ) -> std::io::Result<()> {
+        *self.long_way = true;
+        Ok(())
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        if self.in_key {
+            self.key_hash = fnv(self.key_hash, fragment.as_bytes());
+            self.key_digits &= fragment.bytes().all(|b| b.is_ascii_digit());
+            self.key_len += fragment.len();
+        }
+        writer.write_all(fragment.as_bytes())
+    }
+
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        char_escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        let mut escaped = Vec::with_capacity(6);
+        serde_json::ser::CompactFormatter.write_char_escape(&mut escaped, char_escape)?;
+        if self.in_key {
+            // Hashed as written: two keys that print the same are the same key.
+            self.key_hash = fnv(self.key_hash, &escaped);
+            self.key_digits = false;
+            self.key_len += escaped.len();
+        }
+        writer.write_all(&escaped)
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        if self.depth == MAX_DEPTH {
+            *self.long_way = true;
+        } else {
+            self.starts[self.depth] = self.open_keys;
+        }
+        self.depth += 1;
+        writer.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.depth < MAX_DEPTH {
+            self.open_keys = self.starts[self.depth];
+        }
+        writer.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.in_key = true;
+        self.key_hash = 0xcbf2_9ce4_8422_2325;
+        self.key_digits = true;
+        self.key_len = 0;
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b",")
+        }
+    }
+
+    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.in_key = false;
+        // An all-digit key may be an array index ("7"; not "07", not 2^32 - 1): JavaScript's
+        // order, decided by the long way.
+        if self.key_digits && self.key_len > 0 {
+            *self.long_way = true;
+        }
+        if self.depth == 0 || self.depth > MAX_DEPTH {
+            return Ok(());
+        }
+        let start = self.starts[self.depth - 1];
+        // A key seen before in this object (or a hash that collides with one): a JavaScript
+        // object keeps one entry, at the first one's place, with the last value.
+        if self.keys[start..self.open_keys].contains(&self.key_hash)
+            || self.open_keys == MAX_OPEN_KEYS
+        {
+            *self.long_way = true;
+        } else {
+            self.keys[self.open_keys] = self.key_hash;
+            self.open_keys += 1;
+        }
+        Ok(())
     }
 }
 
@@ -173,6 +398,129 @@ mod tests {
         keys.insert((1, 2), 3);
         let response = json(StatusCode::OK, &keys);
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    /// What [`json`] prints for `value`, and whether the direct route printed it.
+    fn both_ways<T: Serialize>(value: &T) -> (Option<String>, String) {
+        let direct = to_js_json_direct(value).map(|b| String::from_utf8(b).expect("utf-8"));
+        let long = to_js_json(&serde_json::to_value(value).expect("to_value"));
+        (direct, String::from_utf8(long).expect("utf-8"))
+    }
+
+    #[test]
+    fn the_direct_route_prints_what_the_value_route_prints_or_steps_aside() {
+        #[derive(Serialize)]
+        struct Inner {
+            a: f32,
+            b: Option<u8>,
+            #[serde(rename = "é\n\u{2028}")]
+            odd: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Outer {
+            message: String,
+            big: u64,
+            negative: i64,
+            nan: f64,
+            items: Vec<Inner>,
+            bytes: &'static [u8],
+            unit: (),
+        }
+        let outer = Outer {
+            message: "Hello, \"World\"!\u{1}".to_owned(),
+            big: u64::MAX,
+            negative: -9_007_199_254_740_993,
+            nan: f64::NAN,
+            items: vec![
+                Inner {
+                    a: 0.1,
+                    b: None,
+                    odd: "x",
+                },
+                Inner {
+                    a: -0.0,
+                    b: Some(7),
+                    odd: "",
+                },
+            ],
+            bytes: b"ab",
+            unit: (),
+        };
+        let (direct, long) = both_ways(&outer);
+        assert_eq!(direct.as_deref(), Some(long.as_str()));
+        let (direct, long) = both_ways(&serde_json::json!({"message": "Hello, World!"}));
+        assert_eq!(direct.as_deref(), Some(long.as_str()));
+
+        // Integer-like keys, map keys that are numbers, a repeated key, 128-bit numbers: the
+        // long way (JavaScript's order, one entry per key, `to_value`'s judgement).
+        #[derive(Serialize)]
+        struct Repeats {
+            a: u8,
+            #[serde(flatten)]
+            more: std::collections::BTreeMap<&'static str, u8>,
+        }
+        let repeated = Repeats {
+            a: 1,
+            more: [("a", 2), ("b", 3)].into_iter().collect(),
+        };
+        assert_eq!(to_js_json_direct(&repeated), None);
+        assert_eq!(
+            String::from_utf8(serde_json::to_vec(&repeated).expect("json")).expect("utf-8"),
+            r#"{"a":1,"a":2,"b":3}"#
+        );
+        assert_eq!(both_ways(&repeated).1, r#"{"a":2,"b":3}"#);
+        assert_eq!(
+            to_js_json_direct(&serde_json::json!({"b": 1, "7": 2})),
+            None
+        );
+        assert_eq!(
+            to_js_json_direct(
+                &[(1u32, 2u8)]
+                    .into_iter()
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            ),
+            None
+        );
+        assert_eq!(to_js_json_direct(&[1u128]), None);
+        // "07" and "-1" are not integer-like, yet all-digit keys are left to the long way.
+        assert_eq!(to_js_json_direct(&serde_json::json!({"07": 1})), None);
+        let (direct, long) =
+            both_ways(&serde_json::json!({"-1": 1, "b": {"b": 2}, "c": [{"b": 3}]}));
+        assert_eq!(direct.as_deref(), Some(long.as_str()));
+    }
+
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            "\\PC{0,6}|[\\x00-\\x1f\"\\\\\u{2028}]{0,3}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec(
+                    ("[ab]{0,2}|[0-9]{1,3}|-[0-9]|\\PC{0,3}|[\\x00\"\n]", inner),
+                    0..6
+                )
+                .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn the_direct_route_agrees_with_the_value_route_on_any_value(value in any_value()) {
+            let (direct, long) = both_ways(&value);
+            if let Some(direct) = direct {
+                proptest::prop_assert_eq!(direct, long);
+            }
+        }
     }
 
     #[test]
