@@ -5,7 +5,7 @@ import type { AfterLoad } from './direct';
 import { type FrontRecord, frontMarkdown } from './front';
 import type { RunRecord } from './measure';
 import type { ColdStart } from './passenger';
-import { coldByNode, computeRatios, median, type Ratio, type Verdict } from './targets';
+import { coldByNode, median, type Ratio, type Verdict } from './targets';
 
 /** Everything one run produced. */
 export interface Results {
@@ -163,7 +163,7 @@ const OTHERS = [
  * that of each other server, and how many times less CPU per request it needs.
  */
 export function toSvg(results: Results): string {
-  const ratios = computeRatios(results.runs);
+  const ratios = results.ratios;
   const keys = scenarioKeys(ratios);
   const barH = 9;
   const groupH = OTHERS.length * barH + 10;

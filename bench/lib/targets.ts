@@ -28,23 +28,30 @@ export interface Verdict {
   readonly figure: string;
 }
 
-/** Every native/other ratio the run allows. */
+/**
+ * Every native/other ratio the run allows. `runs` may hold several rounds: in each, native and the
+ * other server were measured one after the other, so each ratio is the median of the rounds'
+ * ratios (paired by round), which drifts in the machine's background load move less than a
+ * ratio of two best runs taken from different rounds.
+ */
 export function computeRatios(runs: readonly RunRecord[]): Ratio[] {
-  const ratios: Ratio[] = [];
+  const paired = new Map<string, { first: Omit<Ratio, 'rps' | 'cpu'>; rps: number[]; cpu: number[] }>();
   for (const native of runs.filter((r) => r.server === 'native')) {
     for (const other of runs) {
       if (other.server === 'native' || other.scenario !== native.scenario || other.pinned !== native.pinned) continue;
-      ratios.push({
-        scenario: native.scenario,
-        pinned: native.pinned,
-        via: native.via,
-        other: other.server,
-        rps: native.rps / other.rps,
-        cpu: native.cpuMsPer1000 / other.cpuMsPer1000,
-      });
+      if ((other.round ?? 1) !== (native.round ?? 1)) continue;
+      const key = `${native.scenario}|${native.pinned}|${other.server}`;
+      const entry = paired.get(key) ?? {
+        first: { scenario: native.scenario, pinned: native.pinned, via: native.via, other: other.server },
+        rps: [],
+        cpu: [],
+      };
+      entry.rps.push(native.rps / other.rps);
+      entry.cpu.push(native.cpuMsPer1000 / other.cpuMsPer1000);
+      paired.set(key, entry);
     }
   }
-  return ratios;
+  return [...paired.values()].map(({ first, rps, cpu }) => ({ ...first, rps: median(rps), cpu: median(cpu) }));
 }
 
 /** Judges the issue's targets. */
