@@ -125,14 +125,13 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
 /// `value` printed as [`to_js_json`] prints `serde_json::to_value(value)`, without building the
 /// `Value` (its map of owned keys, hashed): `None` when that shortcut cannot promise the same
 /// bytes (an integer-like or repeated key, a non-string or 128-bit key or number, a raw value,
-/// deeper or wider objects than it tracks, an error).
+/// deeper or wider objects than it tracks, an error). The formatter stops the printing at the
+/// first of those, with an error.
 fn to_js_json_direct<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(128);
-    let mut long_way = false;
-    let mut serializer =
-        serde_json::Serializer::with_formatter(&mut out, JsFormatter::new(&mut long_way));
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, JsFormatter::new());
     value.serialize(&mut serializer).ok()?;
-    (!long_way).then_some(out)
+    Some(out)
 }
 
 /// Deepest nesting of objects, and most keys open at once across it, that [`JsFormatter`]
@@ -140,28 +139,31 @@ fn to_js_json_direct<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
 const MAX_DEPTH: usize = 16;
 const MAX_OPEN_KEYS: usize = 64;
 
-/// A `serde_json` formatter printing numbers as JavaScript does and noting whatever only the
-/// `Value` route prints right ([`to_js_json_direct`]). Strings and escapes are serde_json's,
-/// as in [`write_js_string`].
-struct JsFormatter<'a> {
-    /// Set when the long way must print it.
-    long_way: &'a mut bool,
+/// A `serde_json` formatter printing numbers as JavaScript does, which gives up (an error) at
+/// whatever only the `Value` route prints right ([`to_js_json_direct`]). Strings and escapes
+/// are serde_json's, as in [`write_js_string`].
+struct JsFormatter {
     /// Inside an object key: its hash so far, and whether it is all ASCII digits so far.
     in_key: bool,
     key_hash: u64,
     key_digits: bool,
     key_len: usize,
-    /// The hashes of the keys of the objects open now, and where each object's start.
+    /// The hashes of the keys of the objects open now, and where each open object's start.
     keys: [u64; MAX_OPEN_KEYS],
     open_keys: usize,
     starts: [usize; MAX_DEPTH],
+    /// Objects open now (never more than `MAX_DEPTH`: deeper gives up).
     depth: usize,
 }
 
-impl<'a> JsFormatter<'a> {
-    fn new(long_way: &'a mut bool) -> Self {
+/// The error that stops the direct route: the `Value` route prints this one.
+fn long_way() -> std::io::Error {
+    std::io::Error::other("printed the long way")
+}
+
+impl JsFormatter {
+    fn new() -> Self {
         Self {
-            long_way,
             in_key: false,
             key_hash: 0,
             key_digits: true,
@@ -170,6 +172,22 @@ impl<'a> JsFormatter<'a> {
             open_keys: 0,
             starts: [0; MAX_DEPTH],
             depth: 0,
+        }
+    }
+
+    fn number<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: f64,
+    ) -> std::io::Result<()> {
+        if self.in_key {
+            // A number as a key (a map keyed by integers): integer-like, so JavaScript's order.
+            return Err(long_way());
+        }
+        if value.is_finite() {
+            writer.write_all(ryu_js::Buffer::new().format_finite(value).as_bytes())
+        } else {
+            writer.write_all(b"null")
         }
     }
 }
@@ -183,24 +201,6 @@ fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
     hash
 }
 
-impl JsFormatter<'_> {
-    fn number<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        value: f64,
-    ) -> std::io::Result<()> {
-        if self.in_key {
-            // A number as a key (a map keyed by integers): integer-like, so JavaScript's order.
-            *self.long_way = true;
-        }
-        if value.is_finite() {
-            writer.write_all(ryu_js::Buffer::new().format_finite(value).as_bytes())
-        } else {
-            writer.write_all(b"null")
-        }
-    }
-}
-
 macro_rules! js_numbers {
     ($($method:ident: $t:ty),*) => {$(
         fn $method<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, value: $t) -> std::io::Result<()> {
@@ -211,7 +211,7 @@ macro_rules! js_numbers {
     )*};
 }
 
-impl serde_json::ser::Formatter for JsFormatter<'_> {
+impl serde_json::ser::Formatter for JsFormatter {
     js_numbers!(write_i8: i8, write_i16: i16, write_i32: i32, write_i64: i64, write_u8: u8,
         write_u16: u16, write_u32: u32, write_u64: u64, write_f32: f32, write_f64: f64);
 
@@ -221,8 +221,7 @@ impl serde_json::ser::Formatter for JsFormatter<'_> {
         _: i128,
     ) -> std::io::Result<()> {
         // `to_value` refuses some of these; let it judge.
-        *self.long_way = true;
-        Ok(())
+        Err(long_way())
     }
 
     fn write_u128<W: ?Sized + std::io::Write>(
@@ -230,8 +229,7 @@ impl serde_json::ser::Formatter for JsFormatter<'_> {
         _: &mut W,
         _: u128,
     ) -> std::io::Result<()> {
-        *self.long_way = true;
-        Ok(())
+        Err(long_way())
     }
 
     fn write_bool<W: ?Sized + std::io::Write>(
@@ -239,8 +237,10 @@ impl serde_json::ser::Formatter for JsFormatter<'_> {
         writer: &mut W,
         value: bool,
     ) -> std::io::Result<()> {
-        // A bool as a key: let `to_value` judge.
-        *self.long_way |= self.in_key;
+        if self.in_key {
+            // A bool as a key: let `to_value` judge.
+            return Err(long_way());
+        }
         writer.write_all(if value { b"true" } else { b"false" })
     }
 
@@ -249,8 +249,7 @@ impl serde_json::ser::Formatter for JsFormatter<'_> {
         _: &mut W,
         _: &str,
     ) -> std::io::Result<()> {
-        *self.long_way = true;
-        Ok(())
+        Err(long_way())
     }
 
     fn write_string_fragment<W: ?Sized + std::io::Write>(
@@ -284,19 +283,16 @@ impl serde_json::ser::Formatter for JsFormatter<'_> {
 
     fn begin_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
         if self.depth == MAX_DEPTH {
-            *self.long_way = true;
-        } else {
-            self.starts[self.depth] = self.open_keys;
+            return Err(long_way());
         }
+        self.starts[self.depth] = self.open_keys;
         self.depth += 1;
         writer.write_all(b"{")
     }
 
     fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
         self.depth -= 1;
-        if self.depth < MAX_DEPTH {
-            self.open_keys = self.starts[self.depth];
-        }
+        self.open_keys = self.starts[self.depth];
         writer.write_all(b"}")
     }
 
@@ -321,22 +317,20 @@ impl serde_json::ser::Formatter for JsFormatter<'_> {
         // An all-digit key may be an array index ("7"; not "07", not 2^32 - 1): JavaScript's
         // order, decided by the long way.
         if self.key_digits && self.key_len > 0 {
-            *self.long_way = true;
+            return Err(long_way());
         }
-        if self.depth == 0 || self.depth > MAX_DEPTH {
-            return Ok(());
-        }
+        // Keys are inside an object: `depth` is at least 1.
         let start = self.starts[self.depth - 1];
         // A key seen before in this object (or a hash that collides with one): a JavaScript
-        // object keeps one entry, at the first one's place, with the last value.
-        if self.keys[start..self.open_keys].contains(&self.key_hash)
-            || self.open_keys == MAX_OPEN_KEYS
+        // object keeps one entry, at the first one's place, with the last value. Too many keys
+        // open at once to track: the long way too.
+        if self.open_keys == MAX_OPEN_KEYS
+            || self.keys[start..self.open_keys].contains(&self.key_hash)
         {
-            *self.long_way = true;
-        } else {
-            self.keys[self.open_keys] = self.key_hash;
-            self.open_keys += 1;
+            return Err(long_way());
         }
+        self.keys[self.open_keys] = self.key_hash;
+        self.open_keys += 1;
         Ok(())
     }
 }
@@ -487,6 +481,42 @@ mod tests {
         let (direct, long) =
             both_ways(&serde_json::json!({"-1": 1, "b": {"b": 2}, "c": [{"b": 3}]}));
         assert_eq!(direct.as_deref(), Some(long.as_str()));
+    }
+
+    #[test]
+    fn deep_and_wide_objects_step_aside_past_what_the_direct_route_tracks() {
+        // `{"k":[{"k":[…]}]}`, nested around MAX_DEPTH and far past it (the example's echo
+        // takes 128 levels): printed right either way, never a panic.
+        for depth in [
+            1,
+            MAX_DEPTH - 1,
+            MAX_DEPTH,
+            MAX_DEPTH + 1,
+            MAX_DEPTH + 2,
+            64,
+            127,
+        ] {
+            let mut value = serde_json::json!({"k": 1});
+            for _ in 1..depth {
+                value = serde_json::json!({"k": [value]});
+            }
+            let (direct, long) = both_ways(&value);
+            assert_eq!(direct.is_some(), depth <= MAX_DEPTH, "depth {depth}");
+            if let Some(direct) = direct {
+                assert_eq!(direct, long, "depth {depth}");
+            }
+        }
+        // Keys open at once: up to MAX_OPEN_KEYS, then the long way.
+        for width in [MAX_OPEN_KEYS, MAX_OPEN_KEYS + 1] {
+            let object: serde_json::Map<String, Value> = (0..width)
+                .map(|i| (format!("k{i}"), Value::from(i)))
+                .collect();
+            let (direct, long) = both_ways(&Value::Object(object));
+            assert_eq!(direct.is_some(), width <= MAX_OPEN_KEYS, "width {width}");
+            if let Some(direct) = direct {
+                assert_eq!(direct, long, "width {width}");
+            }
+        }
     }
 
     fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
