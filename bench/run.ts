@@ -14,7 +14,7 @@ import { bestFront, type FrontRecord, runFront } from './lib/front';
 import { ensureOha, OHA } from './lib/load';
 import { bestRuns, type RunRecord } from './lib/measure';
 import { type ColdStart, runPassenger } from './lib/passenger';
-import { type Results, toMarkdown, toSvg } from './lib/report';
+import { freshBase, type Results, toMarkdown, toSvg } from './lib/report';
 import { buildLimit, REPO_ROOT } from './lib/servers';
 import { computeRatios, judgeTargets } from './lib/targets';
 
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   };
   const out = path.join(REPO_ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  const base = path.join(out, `${date}-${set}`);
+  const base = freshBase(out, `${date}-${set}`);
   writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeReport(base, results);
   say(`wrote ${path.relative(REPO_ROOT, base)}.{json,md,svg} in ${results.timing.totalSeconds} s`);

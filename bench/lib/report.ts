@@ -1,5 +1,8 @@
 // The Markdown table and the SVG chart of one run (the chart is plain SVG written here: bars on
 // a logarithmic axis, so 2× and ½× are the same length either side of 1×).
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { DirectColdStart } from './cold';
 import type { AfterLoad } from './direct';
 import { type FrontRecord, frontMarkdown } from './front';
@@ -241,4 +244,12 @@ export function toSvg(results: Results): string {
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Where a run's files go in `dir`: `<stem>.{json,md,svg}`, or `<stem>-2`, `-3`… when an earlier
+ * run of the same day and set is there already (a run never overwrites another). */
+export function freshBase(dir: string, stem: string): string {
+  let base = path.join(dir, stem);
+  for (let n = 2; existsSync(`${base}.json`); n += 1) base = path.join(dir, `${stem}-${n}`);
+  return base;
 }
