@@ -446,7 +446,7 @@ mod tests {
             for name in &names {
                 for (status, nanos) in [200u16, 404, 500, 999]
                     .into_iter()
-                    .zip(times.iter().cycle())
+                    .flat_map(|status| times.iter().map(move |nanos| (status, nanos)))
                 {
                     let took = Duration::from_nanos(*nanos);
                     let hundredths = (took.as_nanos() + 5_000) / 10_000;
