@@ -11,7 +11,7 @@
 // pair `timing.rounds` times, interleaved; the report keeps the best run of each and gives
 // SCGI ÷ HTTP. nginx is installed by scripts/install-system-deps.sh when missing; when it cannot
 // be, S9 is skipped with a note.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { type Nginx, nginxUnavailable, replaceOnce, startNginx } from '../../test/helpers/nginx';
@@ -156,7 +156,6 @@ export async function runFront(
     if (errors.length > 0) notes.push(`nginx logged ${errors.length} errors during S9, the first: ${errors[0]}`);
   } finally {
     await nginx?.stop();
-    if (nginx !== undefined) rmSync(nginx.dir, { recursive: true, force: true });
     await Promise.all(paths.map((p) => p.app.stop()));
   }
   return notes;
