@@ -235,7 +235,7 @@ export function toSvg(results: Results): string {
   });
   parts.push(
     `<text x="${width - 8}" y="${legendY}" text-anchor="end" fill="#555">${escapeXml(
-      `${results.date}, ${results.machine.cpus} cores (shared), best of ${results.timing.rounds ?? 1}`,
+      `${results.date}, ${results.machine.cpus} cores (shared), median of ${results.timing.rounds ?? 1} rounds’ ratios`,
     )}</text>`,
     '</svg>',
   );

@@ -39,8 +39,8 @@ export function computeRatios(runs: readonly RunRecord[]): Ratio[] {
   for (const native of runs.filter((r) => r.server === 'native')) {
     for (const other of runs) {
       if (other.server === 'native' || other.scenario !== native.scenario || other.pinned !== native.pinned) continue;
-      if ((other.round ?? 1) !== (native.round ?? 1)) continue;
-      const key = `${native.scenario}|${native.pinned}|${other.server}`;
+      if (other.via !== native.via || (other.round ?? 1) !== (native.round ?? 1)) continue;
+      const key = `${native.scenario}|${native.pinned}|${native.via}|${other.server}`;
       const entry = paired.get(key) ?? {
         first: { scenario: native.scenario, pinned: native.pinned, via: native.via, other: other.server },
         rps: [],

@@ -291,7 +291,8 @@ impl serde_json::ser::Formatter for JsFormatter {
     }
 
     fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
-        self.depth -= 1;
+        // Always after a `begin_object`, unless a hand-written `Serialize` lies about its length.
+        self.depth = self.depth.checked_sub(1).ok_or_else(long_way)?;
         self.open_keys = self.starts[self.depth];
         writer.write_all(b"}")
     }
@@ -319,8 +320,11 @@ impl serde_json::ser::Formatter for JsFormatter {
         if self.key_digits && self.key_len > 0 {
             return Err(long_way());
         }
-        // Keys are inside an object: `depth` is at least 1.
-        let start = self.starts[self.depth - 1];
+        // A key outside any object (a `Serialize` that said its map was empty, then wrote
+        // entries): the long way, which judges it.
+        let Some(start) = self.depth.checked_sub(1).map(|open| self.starts[open]) else {
+            return Err(long_way());
+        };
         // A key seen before in this object (or a hash that collides with one): a JavaScript
         // object keeps one entry, at the first one's place, with the last value. Too many keys
         // open at once to track: the long way too.
@@ -517,6 +521,23 @@ mod tests {
                 assert_eq!(direct, long, "width {width}");
             }
         }
+    }
+
+    #[test]
+    fn a_map_that_says_it_is_empty_then_writes_entries_takes_the_long_way() {
+        // serde_json opens and closes the object at once for `Some(0)`, then writes the entry
+        // outside it: the direct route must step aside, not index its tables at depth 0.
+        struct Lies;
+        impl Serialize for Lies {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(Some(0))?;
+                map.serialize_entry("a", &1)?;
+                map.end()
+            }
+        }
+        assert_eq!(to_js_json_direct(&Lies), None);
+        assert_eq!(both_ways(&Lies).1, r#"{"a":1}"#);
     }
 
     fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {

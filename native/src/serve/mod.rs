@@ -338,11 +338,11 @@ impl ConnectionSlot {
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        // The last one out during a drain lets the server finish (a stored permit if the server
-        // is not waiting yet).
-        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1
-            && self.0.draining.load(Ordering::Acquire)
-        {
+        // The last one out lets a drain finish (a stored permit if the server is not waiting
+        // yet; `all_closed` checks the count again, so a permit left from before a drain is
+        // harmless). Whether a drain has started is not asked: reading `draining` here could
+        // miss a drain that read the count just before this drop lowered it.
+        if self.0.open.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.idle.notify_one();
         }
     }
