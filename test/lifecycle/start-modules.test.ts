@@ -98,8 +98,8 @@ describe('modules loaded at start', () => {
       'semver runs only for a plugin that names a fastify version',
     );
     assertNoneLoaded(files, [pkg('mysql2')], 'mysql2 is loaded only for a MySQL DATABASE_URL'); // [examples]
-    // About 6% of a fastify start when it was loaded there (docs/performance.md, "Cold start").
-    assertNoneLoaded(files, ['node:crypto'], 'node:crypto is loaded by the first request that hashes (POST /hash)');
+    // About 6% of a fastify start when it was loaded there (docs/performance.md, "Cold start"). // [examples]
+    assertNoneLoaded(files, ['node:crypto'], 'node:crypto is loaded by the first POST /hash, not at start'); // [examples]
     assertNoneLoaded(files, NOT_SERVING, 'serving needs no doctor and, over HTTP, no SCGI');
   });
 
